@@ -1,0 +1,3 @@
+//! The Salesforce API client: session, describe, query, collections, bulk, limits, errors.
+
+pub mod describe;
