@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod output;
+pub mod report;
 pub mod salesforce;
 
 /// Entry point of the binary.

@@ -1,0 +1,881 @@
+//! Conversion of one report cell to its Salesforce field's type (SPEC §5 step 3).
+//!
+//! [`convert`] is called only for a cell that is not empty after trimming: what an empty cell
+//! means (`empty_cells = "skip" | "clear"`) is the caller's policy, not a conversion. It trims
+//! Unicode white space around every cell, for every type: report exports pad cells, and a value
+//! that differed from Salesforce's only by padding would be rewritten on every run.
+//!
+//! Types that cannot be a mapping target give [`ConvertError::UnsupportedType`]: `base64`,
+//! `location`, `address`, `anyType`, `complexvalue`, `datacategorygroupreference`, unknown future
+//! types, and `time` (Insights reports carry dates and datetimes, never a bare time of day, and a
+//! `Value` has no time variant).
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+
+use super::decimal::{Decimal, DecimalError};
+use super::value::Value;
+use crate::salesforce::describe::{Field, FieldType};
+
+/// Why a cell cannot be written to its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    #[error("the cell is empty")]
+    Empty,
+    #[error("{chars} characters is too long for this field (at most {max})")]
+    TooLong { chars: usize, max: u32 },
+    #[error("{value:?} is not an e-mail address")]
+    InvalidEmail { value: String },
+    #[error("{value:?} is not a value of this restricted picklist (allowed: {allowed})")]
+    NotInPicklist { value: String, allowed: String },
+    #[error("{value:?} is not a boolean (use true/false, yes/no, 1/0 or y/n)")]
+    InvalidBoolean { value: String },
+    #[error("{value:?} {reason}")]
+    InvalidNumber { value: String, reason: DecimalError },
+    #[error("{value:?} is not a whole number")]
+    NotAnInteger { value: String },
+    #[error("{value:?} has {digits} digits before the decimal point; this field allows {max}")]
+    TooManyDigits {
+        value: String,
+        digits: u32,
+        max: u32,
+    },
+    #[error("{value:?} is not a date ({expected})")]
+    InvalidDate { value: String, expected: String },
+    #[error("{value:?} is not a date and time ({expected})")]
+    InvalidDateTime { value: String, expected: String },
+    #[error("{value:?} is outside the dates Salesforce accepts (years 1700 to 4000)")]
+    DateOutOfRange { value: String },
+    #[error("{value:?} is not a Salesforce Id (15 or 18 letters and digits)")]
+    InvalidId { value: String },
+    #[error("fields of type {} cannot be written from a report", .0.as_str())]
+    UnsupportedType(FieldType),
+    #[error("Salesforce returned {value} for a {} field", .field_type.as_str())]
+    Wire {
+        value: String,
+        field_type: FieldType,
+    },
+}
+
+/// What a cell quoted in an error shows at most, so a 100 KB cell does not flood a log line.
+const QUOTED_CHARS: usize = 60;
+
+fn quoted(cell: &str) -> String {
+    match cell.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &cell[..cut]),
+        None => cell.to_owned(),
+    }
+}
+
+/// Converts a report cell to `field`'s type. `format` is the mapping's strftime format for dates
+/// and datetimes written in another style than ISO 8601. The cell must not be empty after
+/// trimming (see the module docs); an empty one gives [`ConvertError::Empty`].
+pub fn convert(cell: &str, field: &Field, format: Option<&str>) -> Result<Value, ConvertError> {
+    let cell = cell.trim();
+    if cell.is_empty() {
+        return Err(ConvertError::Empty);
+    }
+    match field.field_type {
+        FieldType::String
+        | FieldType::Textarea
+        | FieldType::Phone
+        | FieldType::Url
+        | FieldType::Combobox
+        | FieldType::Encryptedstring => text(cell, field),
+        FieldType::Email => email(cell, field),
+        FieldType::Picklist => picklist(cell, field),
+        FieldType::Multipicklist => {
+            let joined = normalise_multipicklist(cell, field, field.restricted_picklist)?;
+            check_length(&joined, field)?;
+            Ok(Value::Text(joined))
+        }
+        FieldType::Boolean => boolean(cell),
+        FieldType::Int | FieldType::Long => integer(cell, field),
+        FieldType::Double | FieldType::Currency | FieldType::Percent => number(cell, field),
+        FieldType::Date => date(cell, format),
+        FieldType::Datetime => datetime(cell, format),
+        FieldType::Id | FieldType::Reference => {
+            normalise_id(cell)
+                .map(Value::Text)
+                .ok_or_else(|| ConvertError::InvalidId {
+                    value: quoted(cell),
+                })
+        }
+        other @ (FieldType::Base64
+        | FieldType::Location
+        | FieldType::Address
+        | FieldType::AnyType
+        | FieldType::Complexvalue
+        | FieldType::Datacategorygroupreference
+        | FieldType::Time
+        | FieldType::Other) => Err(ConvertError::UnsupportedType(other)),
+    }
+}
+
+/// `length` is in characters (research §2.4); a describe without one (0) sets no limit here and
+/// leaves the check to Salesforce.
+fn check_length(cell: &str, field: &Field) -> Result<(), ConvertError> {
+    if field.length == 0 {
+        return Ok(());
+    }
+    let chars = cell.chars().count();
+    if chars > field.length as usize {
+        return Err(ConvertError::TooLong {
+            chars,
+            max: field.length,
+        });
+    }
+    Ok(())
+}
+
+fn text(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    check_length(cell, field)?;
+    Ok(Value::Text(cell.to_owned()))
+}
+
+/// A light check, enough to catch a shifted column; Salesforce has the last word
+/// (`INVALID_EMAIL_ADDRESS`).
+fn email(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    check_length(cell, field)?;
+    let valid = cell.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !cell.chars().any(|c| c.is_whitespace() || c.is_control())
+    });
+    if valid {
+        Ok(Value::Text(cell.to_owned()))
+    } else {
+        Err(ConvertError::InvalidEmail {
+            value: quoted(cell),
+        })
+    }
+}
+
+/// Active values only: Salesforce rejects an inactive value on a restricted picklist
+/// (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, research §2.4).
+fn defined_value<'f>(value: &str, field: &'f Field) -> Option<&'f str> {
+    let wanted = value.to_lowercase();
+    field
+        .picklist_values
+        .iter()
+        .filter(|v| v.active)
+        .find(|v| v.value == value || v.value.to_lowercase() == wanted)
+        .map(|v| v.value.as_str())
+}
+
+fn allowed_values(field: &Field) -> String {
+    const SHOWN: usize = 10;
+    let active: Vec<&str> = field
+        .picklist_values
+        .iter()
+        .filter(|v| v.active)
+        .map(|v| v.value.as_str())
+        .collect();
+    let mut list = active
+        .iter()
+        .take(SHOWN)
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if active.len() > SHOWN {
+        list.push_str(&format!(" and {} more", active.len() - SHOWN));
+    }
+    if list.is_empty() {
+        list.push_str("none");
+    }
+    list
+}
+
+fn picklist(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    if !field.restricted_picklist {
+        return text(cell, field);
+    }
+    defined_value(cell, field)
+        .map(|v| Value::Text(v.to_owned()))
+        .ok_or_else(|| ConvertError::NotInPicklist {
+            value: quoted(cell),
+            allowed: allowed_values(field),
+        })
+}
+
+/// A multi-select value: parts split on `;`, trimmed, empty parts and repeats dropped. When the
+/// field's values are known, defined values are written as defined and in definition order, the
+/// order Salesforce returns them in, so the diff sees `Blue;Red` and `red;blue` as one value.
+/// `strict` (a restricted picklist written from a report) rejects unknown parts; otherwise they
+/// are kept after the known ones, in their written order.
+pub(crate) fn normalise_multipicklist(
+    cell: &str,
+    field: &Field,
+    strict: bool,
+) -> Result<String, ConvertError> {
+    let mut known: Vec<(usize, &str)> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for part in cell.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let position = field
+            .picklist_values
+            .iter()
+            .position(|v| v.value == part || v.value.to_lowercase() == part.to_lowercase());
+        match position {
+            Some(index) => {
+                let value = field.picklist_values[index].value.as_str();
+                let active = field.picklist_values[index].active;
+                if strict && !active {
+                    return Err(ConvertError::NotInPicklist {
+                        value: quoted(part),
+                        allowed: allowed_values(field),
+                    });
+                }
+                if !known.iter().any(|&(i, _)| i == index) {
+                    known.push((index, value));
+                }
+            }
+            None if strict => {
+                return Err(ConvertError::NotInPicklist {
+                    value: quoted(part),
+                    allowed: allowed_values(field),
+                });
+            }
+            None => {
+                if !unknown.contains(&part) {
+                    unknown.push(part);
+                }
+            }
+        }
+    }
+    if known.is_empty() && unknown.is_empty() {
+        return Err(ConvertError::Empty);
+    }
+    known.sort_by_key(|&(index, _)| index);
+    Ok(known
+        .into_iter()
+        .map(|(_, v)| v)
+        .chain(unknown)
+        .collect::<Vec<_>>()
+        .join(";"))
+}
+
+fn boolean(cell: &str) -> Result<Value, ConvertError> {
+    match cell.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "y" => Ok(Value::Bool(true)),
+        "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
+        _ => Err(ConvertError::InvalidBoolean {
+            value: quoted(cell),
+        }),
+    }
+}
+
+pub(crate) fn is_number_type(field_type: FieldType) -> bool {
+    matches!(
+        field_type,
+        FieldType::Int
+            | FieldType::Long
+            | FieldType::Double
+            | FieldType::Currency
+            | FieldType::Percent
+    )
+}
+
+/// The scale values of a number field are compared and written at: `int`/`long` have none.
+pub(crate) fn number_scale(field: &Field) -> u32 {
+    match field.field_type {
+        FieldType::Int | FieldType::Long => 0,
+        _ => field.scale,
+    }
+}
+
+fn parse_decimal(cell: &str) -> Result<Decimal, ConvertError> {
+    Decimal::parse(cell).map_err(|reason| ConvertError::InvalidNumber {
+        value: quoted(cell),
+        reason,
+    })
+}
+
+/// `int` has `digits` 9 and `long` 18 in describes; a describe without `digits` (0) falls back to
+/// those.
+fn integer(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    let value = parse_decimal(cell)?;
+    if !value.is_integer() {
+        return Err(ConvertError::NotAnInteger {
+            value: quoted(cell),
+        });
+    }
+    let max = match (field.digits, field.field_type) {
+        (0, FieldType::Int) => 9,
+        (0, _) => 18,
+        (digits, _) => digits,
+    };
+    let digits = value.integer_digits();
+    if digits > max {
+        return Err(ConvertError::TooManyDigits {
+            value: quoted(cell),
+            digits,
+            max,
+        });
+    }
+    Ok(Value::Number(value))
+}
+
+/// `precision` is the total of digits and `scale` the decimals (research §2.4), so at most
+/// `precision − scale` digits stand before the point; Salesforce answers more with
+/// `NUMBER_OUTSIDE_VALID_RANGE`. A percent is the number itself (`12.5` means 12.5 %), and may
+/// carry its `%` sign. A describe without `precision` (0) gets Salesforce's maximum, 18.
+fn number(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    let digits_text = if field.field_type == FieldType::Percent {
+        cell.strip_suffix('%').map_or(cell, str::trim_end)
+    } else {
+        cell
+    };
+    let value = parse_decimal(digits_text)?.round_half_up(field.scale);
+    let precision = if field.precision == 0 {
+        18
+    } else {
+        field.precision
+    };
+    let max = precision.saturating_sub(field.scale);
+    let digits = value.integer_digits();
+    if digits > max {
+        return Err(ConvertError::TooManyDigits {
+            value: quoted(cell),
+            digits,
+            max,
+        });
+    }
+    Ok(Value::Number(value))
+}
+
+/// Salesforce's valid range for dates and datetimes: 1700-01-01 to 4000-12-31 (Object Reference,
+/// "Primitive Data Types": date and dateTime).
+fn in_range(date: NaiveDate) -> bool {
+    (1700..=4000).contains(&date.year())
+}
+
+const ISO_DATE: &str = "ISO 8601 YYYY-MM-DD";
+
+/// `YYYY-MM-DD` exactly: chrono's `%m` would also take `2024-3-5`, and a short form is more
+/// likely a different convention than a typo.
+pub(crate) fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shape = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+fn date(cell: &str, format: Option<&str>) -> Result<Value, ConvertError> {
+    let parsed = match format {
+        Some(format) => NaiveDate::parse_from_str(cell, format).ok(),
+        None => parse_iso_date(cell),
+    };
+    let expected = || format.map_or_else(|| ISO_DATE.to_owned(), |f| format!("format {f:?}"));
+    let date = parsed.ok_or_else(|| ConvertError::InvalidDate {
+        value: quoted(cell),
+        expected: expected(),
+    })?;
+    if !in_range(date) {
+        return Err(ConvertError::DateOutOfRange {
+            value: quoted(cell),
+        });
+    }
+    Ok(Value::Date(date))
+}
+
+/// Salesforce stores datetimes at millisecond precision (research §7.2).
+fn truncate_to_millis(dt: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = dt.nanosecond();
+    dt.with_nanosecond(nanos - nanos % 1_000_000).unwrap_or(dt)
+}
+
+/// ISO 8601 / RFC 3339 datetimes as reports and Salesforce write them: `T`, `t` or a space
+/// between date and time; seconds and fractional seconds optional; `Z`, `+hh:mm`, `+hhmm`
+/// (Salesforce's `…000+0000`) or no offset, which means UTC.
+pub(crate) fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 16 || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    parse_iso_date(&text[..10])?;
+    let normalised = format!("{}T{}", &text[..10], &text[11..]);
+    let s = normalised.as_str();
+    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
+    let naive_utc = |s: &str| {
+        NAIVE
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            .map(|n| n.and_utc())
+    };
+    let parsed = if let Some(rest) = s.strip_suffix(['Z', 'z']) {
+        naive_utc(rest)
+    } else {
+        ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z"]
+            .iter()
+            .find_map(|f| DateTime::parse_from_str(s, f).ok())
+            .map(|dt| dt.with_timezone(&Utc))
+            .or_else(|| naive_utc(s))
+    };
+    parsed.map(truncate_to_millis)
+}
+
+fn datetime(cell: &str, format: Option<&str>) -> Result<Value, ConvertError> {
+    let parsed = match format {
+        // A format may carry an offset (%z), a naive time (UTC), or only a date (midnight UTC).
+        Some(format) => DateTime::parse_from_str(cell, format)
+            .map(|dt| dt.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDateTime::parse_from_str(cell, format)
+                    .ok()
+                    .map(|n| n.and_utc())
+            })
+            .or_else(|| {
+                NaiveDate::parse_from_str(cell, format)
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|n| n.and_utc())
+            })
+            .map(truncate_to_millis),
+        None => parse_iso_datetime(cell),
+    };
+    let dt = parsed.ok_or_else(|| ConvertError::InvalidDateTime {
+        value: quoted(cell),
+        expected: format.map_or_else(
+            || {
+                let hint = if parse_iso_date(cell).is_some() {
+                    "; a date alone needs the mapping's format = \"%Y-%m-%d\""
+                } else {
+                    ""
+                };
+                format!("ISO 8601 like 2024-03-23T08:00:00Z{hint}")
+            },
+            |f| format!("format {f:?}"),
+        ),
+    })?;
+    if !in_range(dt.date_naive()) {
+        return Err(ConvertError::DateOutOfRange {
+            value: quoted(cell),
+        });
+    }
+    Ok(Value::DateTime(dt))
+}
+
+/// A 15- or 18-character Id, returned as the 18-character form Salesforce's APIs return, so both
+/// spellings of one record compare equal. An 18-character Id's suffix must match its first 15
+/// characters (the case-safe checksum: each suffix letter encodes which of five characters are
+/// upper case).
+pub(crate) fn normalise_id(text: &str) -> Option<String> {
+    if !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    match text.len() {
+        15 => Some(format!("{text}{}", id_suffix(text))),
+        18 if text[15..].eq_ignore_ascii_case(&id_suffix(&text[..15])) => {
+            Some(format!("{}{}", &text[..15], id_suffix(&text[..15])))
+        }
+        _ => None,
+    }
+}
+
+fn id_suffix(id15: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    id15.as_bytes()
+        .chunks(5)
+        .map(|chunk| {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_uppercase())
+                .fold(0usize, |acc, (i, _)| acc | (1 << i));
+            char::from(ALPHABET[bits])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_support::{field, picklist};
+
+    fn ok(cell: &str, f: &Field) -> Value {
+        convert(cell, f, None).unwrap_or_else(|e| panic!("{cell:?}: {e}"))
+    }
+
+    fn err(cell: &str, f: &Field) -> ConvertError {
+        convert(cell, f, None).expect_err(cell)
+    }
+
+    fn num(text: &str) -> Value {
+        Value::Number(Decimal::parse(text).unwrap())
+    }
+
+    fn utc(text: &str) -> Value {
+        Value::DateTime(
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    #[test]
+    fn empty_cells_are_not_converted() {
+        let f = field(FieldType::String);
+        assert_eq!(err("", &f), ConvertError::Empty);
+        assert_eq!(err(" \t ", &f), ConvertError::Empty);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_counted_in_characters() {
+        let mut f = field(FieldType::String);
+        f.length = 5;
+        assert_eq!(ok("  héllo ", &f), Value::Text("héllo".into()));
+        assert_eq!(ok("日本語です", &f), Value::Text("日本語です".into()));
+        assert_eq!(
+            err("123456", &f),
+            ConvertError::TooLong { chars: 6, max: 5 }
+        );
+        for t in [
+            FieldType::Textarea,
+            FieldType::Phone,
+            FieldType::Url,
+            FieldType::Combobox,
+            FieldType::Encryptedstring,
+        ] {
+            let mut f = field(t);
+            f.length = 3;
+            assert_eq!(ok("abc", &f), Value::Text("abc".into()), "{t:?}");
+            assert!(matches!(err("abcd", &f), ConvertError::TooLong { .. }));
+        }
+        // Formula-like cells are data, sent as text.
+        let f = field(FieldType::String);
+        assert_eq!(
+            ok("=cmd|' /C calc'!A0", &f),
+            Value::Text("=cmd|' /C calc'!A0".into())
+        );
+    }
+
+    #[test]
+    fn email_syntax_and_length() {
+        let mut f = field(FieldType::Email);
+        f.length = 20;
+        assert_eq!(
+            ok("o'brien@example.com", &f),
+            Value::Text("o'brien@example.com".into())
+        );
+        assert_eq!(ok(" A@b.co ", &f), Value::Text("A@b.co".into()));
+        for bad in [
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b.com.",
+            "a@b..com",
+        ] {
+            assert!(
+                matches!(err(bad, &f), ConvertError::InvalidEmail { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            err("averyveryverylong@example.com", &f),
+            ConvertError::TooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn picklists() {
+        let mut f = field(FieldType::Picklist);
+        f.picklist_values = picklist(&["Open", "Closed"]);
+        f.picklist_values[1].active = false;
+        // Unrestricted: anything goes, as written.
+        assert_eq!(ok("whatever", &f), Value::Text("whatever".into()));
+        f.restricted_picklist = true;
+        assert_eq!(ok("open", &f), Value::Text("Open".into()));
+        assert_eq!(ok("OPEN ", &f), Value::Text("Open".into()));
+        let e = err("Closed", &f);
+        assert!(matches!(e, ConvertError::NotInPicklist { .. }));
+        assert!(e.to_string().contains("\"Open\""), "{e}");
+        assert!(matches!(
+            err("Pending", &f),
+            ConvertError::NotInPicklist { .. }
+        ));
+    }
+
+    #[test]
+    fn multipicklists() {
+        let mut f = field(FieldType::Multipicklist);
+        f.picklist_values = picklist(&["Red", "Green", "Blue"]);
+        assert_eq!(ok("blue; red;;Red", &f), Value::Text("Red;Blue".into()));
+        assert_eq!(ok("Pink;green", &f), Value::Text("Green;Pink".into()));
+        f.restricted_picklist = true;
+        assert_eq!(ok("GREEN;red", &f), Value::Text("Red;Green".into()));
+        assert!(matches!(
+            err("Red;Pink", &f),
+            ConvertError::NotInPicklist { .. }
+        ));
+        assert_eq!(err(";;", &f), ConvertError::Empty);
+    }
+
+    #[test]
+    fn booleans() {
+        let f = field(FieldType::Boolean);
+        for yes in ["true", "TRUE", "Yes", "y", "Y", "1"] {
+            assert_eq!(ok(yes, &f), Value::Bool(true), "{yes}");
+        }
+        for no in ["false", "False", "NO", "n", "0"] {
+            assert_eq!(ok(no, &f), Value::Bool(false), "{no}");
+        }
+        for bad in ["2", "t", "oui", "-1", "truee"] {
+            assert!(
+                matches!(err(bad, &f), ConvertError::InvalidBoolean { .. }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers() {
+        let mut f = field(FieldType::Int);
+        f.digits = 9;
+        assert_eq!(ok("3", &f), num("3"));
+        assert_eq!(ok("3.0", &f), num("3"));
+        assert_eq!(ok("-42", &f), num("-42"));
+        assert_eq!(ok("999999999", &f), num("999999999"));
+        assert!(matches!(err("3.5", &f), ConvertError::NotAnInteger { .. }));
+        assert!(matches!(
+            err("1000000000", &f),
+            ConvertError::TooManyDigits {
+                digits: 10,
+                max: 9,
+                ..
+            }
+        ));
+        assert!(matches!(
+            err("1,000", &f),
+            ConvertError::InvalidNumber { .. }
+        ));
+        assert!(matches!(err("1e3", &f), ConvertError::InvalidNumber { .. }));
+        let mut long = field(FieldType::Long);
+        long.digits = 18;
+        assert_eq!(ok("123456789012345678", &long), num("123456789012345678"));
+        assert!(matches!(
+            err("1234567890123456789", &long),
+            ConvertError::TooManyDigits { .. }
+        ));
+        // Without `digits` in the describe, Salesforce's defaults apply.
+        let bare = field(FieldType::Int);
+        assert!(matches!(
+            err("1234567890", &bare),
+            ConvertError::TooManyDigits { max: 9, .. }
+        ));
+    }
+
+    #[test]
+    fn decimals_round_half_up_within_precision() {
+        for t in [FieldType::Double, FieldType::Currency, FieldType::Percent] {
+            let mut f = field(t);
+            f.precision = 5;
+            f.scale = 2;
+            assert_eq!(ok("1.005", &f), num("1.01"), "{t:?}");
+            assert_eq!(ok("-1.005", &f), num("-1.01"));
+            assert_eq!(ok("1.004", &f), num("1"));
+            assert_eq!(ok("999.994", &f), num("999.99"));
+            assert_eq!(ok("5", &f), ok("5.00", &f));
+            assert!(matches!(
+                err("999.995", &f),
+                ConvertError::TooManyDigits {
+                    digits: 4,
+                    max: 3,
+                    ..
+                }
+            ));
+            assert!(matches!(
+                err("1000", &f),
+                ConvertError::TooManyDigits { .. }
+            ));
+            assert!(matches!(err("1,5", &f), ConvertError::InvalidNumber { .. }));
+            assert!(matches!(err("NaN", &f), ConvertError::InvalidNumber { .. }));
+        }
+        let mut whole = field(FieldType::Double);
+        whole.precision = 18;
+        whole.scale = 0;
+        assert_eq!(ok("2.5", &whole), num("3"));
+    }
+
+    #[test]
+    fn percent_may_carry_its_sign() {
+        let mut f = field(FieldType::Percent);
+        f.precision = 5;
+        f.scale = 1;
+        assert_eq!(ok("12.5%", &f), num("12.5"));
+        assert_eq!(ok("12.25 %", &f), num("12.3"));
+        assert_eq!(ok("12.5", &f), num("12.5"));
+        assert!(matches!(err("%", &f), ConvertError::InvalidNumber { .. }));
+        assert!(matches!(
+            err("12%%", &f),
+            ConvertError::InvalidNumber { .. }
+        ));
+        let mut d = field(FieldType::Double);
+        d.precision = 5;
+        assert!(matches!(err("12%", &d), ConvertError::InvalidNumber { .. }));
+    }
+
+    #[test]
+    fn dates() {
+        let f = field(FieldType::Date);
+        let march = Value::Date(NaiveDate::from_ymd_opt(2024, 3, 23).unwrap());
+        assert_eq!(ok("2024-03-23", &f), march);
+        for bad in [
+            "2024-3-23",
+            "23/03/2024",
+            "2024-02-30",
+            "2024-03-23T08:00:00Z",
+            "soon",
+        ] {
+            assert!(
+                matches!(err(bad, &f), ConvertError::InvalidDate { .. }),
+                "{bad}"
+            );
+        }
+        assert_eq!(convert("23/03/2024", &f, Some("%d/%m/%Y")).unwrap(), march);
+        assert_eq!(
+            convert("Mar 23, 2024", &f, Some("%b %d, %Y")).unwrap(),
+            march
+        );
+        let e = convert("2024-03-23", &f, Some("%d/%m/%Y")).unwrap_err();
+        assert!(e.to_string().contains("%d/%m/%Y"), "{e}");
+        assert!(matches!(
+            err("1699-12-31", &f),
+            ConvertError::DateOutOfRange { .. }
+        ));
+        assert!(matches!(
+            err("4001-01-01", &f),
+            ConvertError::DateOutOfRange { .. }
+        ));
+    }
+
+    #[test]
+    fn datetimes() {
+        let f = field(FieldType::Datetime);
+        let eight = utc("2024-03-23T08:00:00Z");
+        for same in [
+            "2024-03-23T08:00:00Z",
+            "2024-03-23T08:00:00z",
+            "2024-03-23 08:00:00",
+            "2024-03-23T08:00",
+            "2024-03-23T08:00:00.000+0000",
+            "2024-03-23T09:00:00+01:00",
+            "2024-03-23T09:00:00+0100",
+            "2024-03-23t03:00:00.0000-05:00",
+            "2024-03-23 08:00:00.000Z",
+            "  2024-03-23T08:00:00Z ",
+        ] {
+            assert_eq!(ok(same, &f), eight, "{same}");
+        }
+        // Stored to the millisecond: finer digits are cut, not rounded.
+        assert_eq!(
+            ok("2024-03-23T08:00:00.123999Z", &f),
+            utc("2024-03-23T08:00:00.123Z")
+        );
+        for bad in [
+            "2024-03-23",
+            "2024-03-23T25:00:00Z",
+            "08:00",
+            "2024-03-23T08:00:00+25:00",
+            "20240323T080000Z",
+        ] {
+            assert!(
+                matches!(err(bad, &f), ConvertError::InvalidDateTime { .. }),
+                "{bad}"
+            );
+        }
+        assert!(err("2024-03-23", &f).to_string().contains("%Y-%m-%d"));
+        assert!(matches!(
+            err("1600-01-01T00:00:00Z", &f),
+            ConvertError::DateOutOfRange { .. }
+        ));
+    }
+
+    #[test]
+    fn datetimes_with_a_format() {
+        let f = field(FieldType::Datetime);
+        assert_eq!(
+            convert("23/03/2024 08:00", &f, Some("%d/%m/%Y %H:%M")).unwrap(),
+            utc("2024-03-23T08:00:00Z")
+        );
+        assert_eq!(
+            convert("23/03/2024 10:00 +0200", &f, Some("%d/%m/%Y %H:%M %z")).unwrap(),
+            utc("2024-03-23T08:00:00Z")
+        );
+        assert_eq!(
+            convert("03/23/2024", &f, Some("%m/%d/%Y")).unwrap(),
+            utc("2024-03-23T00:00:00Z")
+        );
+        assert!(matches!(
+            convert("2024-03-23T08:00:00Z", &f, Some("%m/%d/%Y")),
+            Err(ConvertError::InvalidDateTime { .. })
+        ));
+    }
+
+    #[test]
+    fn ids() {
+        let f = field(FieldType::Id);
+        let full = Value::Text("001000000000001AAA".into());
+        assert_eq!(ok("001000000000001", &f), full);
+        assert_eq!(ok("001000000000001AAA", &f), full);
+        assert_eq!(ok("001000000000001aaa", &f), full);
+        // Upper-case letters set bits per chunk of five: `00Q5e` → Q at 2 → 4 → `E`;
+        // `00000` → `A`; `AbCdE` → 1 + 4 + 16 = 21 → `V`.
+        assert_eq!(
+            normalise_id("00Q5e00000AbCdE").as_deref(),
+            Some("00Q5e00000AbCdEEAV")
+        );
+        for bad in [
+            "001",
+            "001000000000001AAB",
+            "00100000000000!",
+            "001000000000001AAAA",
+        ] {
+            assert!(
+                matches!(err(bad, &f), ConvertError::InvalidId { .. }),
+                "{bad}"
+            );
+        }
+        assert_eq!(ok("001000000000001", &field(FieldType::Reference)), full);
+    }
+
+    #[test]
+    fn unsupported_targets_say_so() {
+        for t in [
+            FieldType::Base64,
+            FieldType::Location,
+            FieldType::Address,
+            FieldType::AnyType,
+            FieldType::Complexvalue,
+            FieldType::Time,
+            FieldType::Datacategorygroupreference,
+            FieldType::Other,
+        ] {
+            let e = err("x", &field(t));
+            assert_eq!(e, ConvertError::UnsupportedType(t));
+            assert!(e.to_string().contains(t.as_str()));
+        }
+    }
+
+    #[test]
+    fn long_cells_are_quoted_short_in_messages() {
+        let f = field(FieldType::Boolean);
+        let message = err(&"x".repeat(10_000), &f).to_string();
+        assert!(message.len() < 200, "{message}");
+    }
+}

@@ -1,0 +1,332 @@
+//! A field value normalised to its Salesforce type, the one representation shared by the report
+//! side ([`crate::report::convert`]) and the Salesforce side (REST JSON, Bulk 2.0 query CSV), so the
+//! diff is a plain `==` (SPEC §5 step 5).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::convert::{self, ConvertError};
+use super::decimal::Decimal;
+use crate::salesforce::describe::{Field, FieldType};
+
+/// A typed field value.
+///
+/// Invariants that make `==` mean "Salesforce holds the same value": numbers are rounded to the
+/// field's scale and normalised (`5` == `5.0`); datetimes are UTC truncated to milliseconds
+/// (Salesforce's storage precision, research §7.2); an empty text is `Null` (Salesforce stores an
+/// empty text as null); Ids are 18 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Null,
+    Text(String),
+    Bool(bool),
+    Number(Decimal),
+    Date(NaiveDate),
+    DateTime(DateTime<Utc>),
+}
+
+/// How Bulk API 2.0 ingest clears a field: an empty cell leaves it unchanged (Bulk 2.0 guide,
+/// "Valid CSV Record Rows"; research §5.2).
+pub const BULK_NULL: &str = "#N/A";
+
+impl Value {
+    /// A value as the REST API returns it in a record (research §7.2): `null`, strings, JSON
+    /// numbers, booleans, dates `YYYY-MM-DD`, datetimes `2024-03-23T08:00:00.000+0000`.
+    pub fn from_salesforce_json(
+        json: &serde_json::Value,
+        field: &Field,
+    ) -> Result<Self, ConvertError> {
+        match json {
+            serde_json::Value::Null => Ok(Self::Null),
+            serde_json::Value::String(text) => Self::from_wire_text(text, field),
+            serde_json::Value::Bool(b) if field.field_type == FieldType::Boolean => {
+                Ok(Self::Bool(*b))
+            }
+            serde_json::Value::Number(n) if convert::is_number_type(field.field_type) => {
+                // Without serde_json's `arbitrary_precision` a fractional JSON number arrives as
+                // an f64; its shortest round-trip text is the decimal Salesforce wrote for any
+                // value within 15 significant digits, and rounding to the field's scale removes
+                // the float noise beyond that.
+                let decimal = if let Some(i) = n.as_i64() {
+                    Decimal::from_i64(i)
+                } else {
+                    Decimal::parse_wire(&n.to_string()).map_err(|_| ConvertError::Wire {
+                        value: n.to_string(),
+                        field_type: field.field_type,
+                    })?
+                };
+                Ok(Self::Number(
+                    decimal.round_half_up(convert::number_scale(field)),
+                ))
+            }
+            other => Err(ConvertError::Wire {
+                value: other.to_string(),
+                field_type: field.field_type,
+            }),
+        }
+    }
+
+    /// A cell of a Bulk API 2.0 query result CSV (research §5.6): empty is null (CSV cannot tell
+    /// null from an empty text), datetimes end in `Z` or `+0000`.
+    pub fn from_bulk_csv(cell: &str, field: &Field) -> Result<Self, ConvertError> {
+        Self::from_wire_text(cell, field)
+    }
+
+    /// Text Salesforce wrote, in either API: lenient on format (it is Salesforce's), never
+    /// checking lengths or picklist membership (a stored value is a fact, not a request).
+    fn from_wire_text(text: &str, field: &Field) -> Result<Self, ConvertError> {
+        if text.is_empty() {
+            return Ok(Self::Null);
+        }
+        let wire_error = || ConvertError::Wire {
+            value: text.to_owned(),
+            field_type: field.field_type,
+        };
+        match field.field_type {
+            FieldType::Boolean => match text {
+                "true" | "TRUE" | "True" => Ok(Self::Bool(true)),
+                "false" | "FALSE" | "False" => Ok(Self::Bool(false)),
+                _ => Err(wire_error()),
+            },
+            t if convert::is_number_type(t) => Decimal::parse_wire(text)
+                .map(|d| Self::Number(d.round_half_up(convert::number_scale(field))))
+                .map_err(|_| wire_error()),
+            FieldType::Date => convert::parse_iso_date(text)
+                .map(Self::Date)
+                .ok_or_else(wire_error),
+            FieldType::Datetime => convert::parse_iso_datetime(text)
+                .map(Self::DateTime)
+                .ok_or_else(wire_error),
+            FieldType::Id | FieldType::Reference => convert::normalise_id(text)
+                .map(Self::Text)
+                .ok_or_else(wire_error),
+            FieldType::Multipicklist => Ok(convert::normalise_multipicklist(text, field, false)
+                .map_or_else(|_| Self::Text(text.to_owned()), Self::Text)),
+            _ => Ok(Self::Text(text.to_owned())),
+        }
+    }
+
+    /// The value as the REST API takes it in a write body (research §7.1).
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Null => serde_json::Value::Null,
+            Self::Text(text) => serde_json::Value::String(text.clone()),
+            Self::Bool(b) => serde_json::Value::Bool(*b),
+            Self::Number(d) => number_to_json(*d),
+            Self::Date(_) | Self::DateTime(_) => serde_json::Value::String(self.to_string()),
+        }
+    }
+
+    /// The value as a Bulk API 2.0 ingest CSV cell: `#N/A` clears the field.
+    #[must_use]
+    pub fn to_bulk_csv(&self) -> Cow<'_, str> {
+        match self {
+            Self::Null => Cow::Borrowed(BULK_NULL),
+            Self::Text(text) => Cow::Borrowed(text),
+            Self::Bool(true) => Cow::Borrowed("true"),
+            Self::Bool(false) => Cow::Borrowed("false"),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// Whether this is `Null`.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+}
+
+/// A JSON number without float noise. Integers (every `int`/`long` value, and any scale-0
+/// number) are exact. A fraction goes through an f64 only when the f64's shortest text is the
+/// same decimal; otherwise (more than ~15 significant digits) the exact text is sent as a JSON
+/// string, which the REST API parses for number fields (research §7.1, marked unverified there).
+/// serde_json's `arbitrary_precision` would avoid this but changes `serde_json::Value` for every
+/// crate in the build (the emulator and its axum handlers included), so it stays off.
+fn number_to_json(d: Decimal) -> serde_json::Value {
+    if let Some(i) = d.to_i64() {
+        return serde_json::Value::Number(i.into());
+    }
+    let text = d.to_string();
+    if let Ok(float) = text.parse::<f64>()
+        && let Some(number) = serde_json::Number::from_f64(float)
+        && Decimal::parse_wire(&number.to_string()).ok() == Some(d)
+    {
+        return serde_json::Value::Number(number);
+    }
+    serde_json::Value::String(text)
+}
+
+impl fmt::Display for Value {
+    /// The value as sent, for logs and `changes.csv`: the Bulk CSV text, with null as empty.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Null => Ok(()),
+            Self::Text(text) => f.write_str(text),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Number(d) => write!(f, "{d}"),
+            Self::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
+            Self::DateTime(dt) => write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::convert::convert;
+    use crate::report::test_support::field;
+    use serde_json::json;
+
+    fn num(text: &str) -> Value {
+        Value::Number(Decimal::parse(text).unwrap())
+    }
+
+    #[test]
+    fn report_datetime_with_offset_equals_salesforce_utc() {
+        let f = field(FieldType::Datetime);
+        let from_report = convert("2024-03-23T09:00:00+01:00", &f, None).unwrap();
+        let from_sf =
+            Value::from_salesforce_json(&json!("2024-03-23T08:00:00.000+0000"), &f).unwrap();
+        assert_eq!(from_report, from_sf);
+        let from_bulk = Value::from_bulk_csv("2024-03-23T08:00:00.000Z", &f).unwrap();
+        assert_eq!(from_bulk, from_sf);
+        let from_bulk = Value::from_bulk_csv("2024-03-23T08:00:00.000+0000", &f).unwrap();
+        assert_eq!(from_bulk, from_sf);
+        assert_ne!(
+            from_sf,
+            Value::from_salesforce_json(&json!("2024-03-23T08:00:00.001+0000"), &f).unwrap()
+        );
+    }
+
+    #[test]
+    fn numbers_compare_at_the_fields_scale() {
+        let mut f = field(FieldType::Double);
+        f.precision = 18;
+        f.scale = 2;
+        let sf = Value::from_salesforce_json(&json!(5), &f).unwrap();
+        assert_eq!(sf, convert("5.0", &f, None).unwrap());
+        assert_eq!(sf, convert("5.004", &f, None).unwrap());
+        let sf = Value::from_salesforce_json(&json!(0.3), &f).unwrap();
+        assert_eq!(sf, convert("0.30", &f, None).unwrap());
+        assert_eq!(sf, Value::from_bulk_csv("0.3", &f).unwrap());
+        assert_eq!(
+            Value::from_salesforce_json(&json!(1.5e7), &f).unwrap(),
+            num("15000000")
+        );
+        let int = field(FieldType::Int);
+        assert_eq!(
+            Value::from_salesforce_json(&json!(42), &int).unwrap(),
+            convert("42.0", &int, None).unwrap()
+        );
+    }
+
+    #[test]
+    fn text_null_and_empty_are_one() {
+        let f = field(FieldType::String);
+        assert_eq!(
+            Value::from_salesforce_json(&json!(""), &f).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            Value::from_salesforce_json(&json!(null), &f).unwrap(),
+            Value::Null
+        );
+        assert_eq!(Value::from_bulk_csv("", &f).unwrap(), Value::Null);
+        assert_eq!(
+            Value::from_bulk_csv("x", &f).unwrap(),
+            Value::Text("x".into())
+        );
+    }
+
+    #[test]
+    fn wire_booleans_dates_and_ids() {
+        let b = field(FieldType::Boolean);
+        assert_eq!(
+            Value::from_salesforce_json(&json!(true), &b).unwrap(),
+            convert("Yes", &b, None).unwrap()
+        );
+        assert_eq!(
+            Value::from_bulk_csv("false", &b).unwrap(),
+            Value::Bool(false)
+        );
+        assert!(Value::from_bulk_csv("maybe", &b).is_err());
+        let d = field(FieldType::Date);
+        assert_eq!(
+            Value::from_salesforce_json(&json!("2024-03-23"), &d).unwrap(),
+            convert("2024-03-23", &d, None).unwrap()
+        );
+        let r = field(FieldType::Reference);
+        assert_eq!(
+            Value::from_salesforce_json(&json!("001000000000001AAA"), &r).unwrap(),
+            convert("001000000000001", &r, None).unwrap()
+        );
+    }
+
+    #[test]
+    fn wire_type_mismatch_is_an_error_not_a_panic() {
+        let f = field(FieldType::Double);
+        assert!(Value::from_salesforce_json(&json!(true), &f).is_err());
+        assert!(Value::from_salesforce_json(&json!({"a": 1}), &f).is_err());
+        assert!(Value::from_salesforce_json(&json!("abc"), &f).is_err());
+        let s = field(FieldType::String);
+        assert!(Value::from_salesforce_json(&json!(1), &s).is_err());
+        let dt = field(FieldType::Datetime);
+        assert!(Value::from_salesforce_json(&json!("yesterday"), &dt).is_err());
+    }
+
+    #[test]
+    fn multipicklist_order_is_normalised_from_the_definition() {
+        let mut f = field(FieldType::Multipicklist);
+        f.restricted_picklist = true;
+        f.picklist_values = crate::report::test_support::picklist(&["Red", "Green", "Blue"]);
+        assert_eq!(
+            Value::from_salesforce_json(&json!("Blue;Red"), &f).unwrap(),
+            convert("red;blue", &f, None).unwrap()
+        );
+    }
+
+    #[test]
+    fn writes_json() {
+        assert_eq!(Value::Null.to_json(), json!(null));
+        assert_eq!(Value::Text("a".into()).to_json(), json!("a"));
+        assert_eq!(Value::Bool(true).to_json(), json!(true));
+        assert_eq!(num("42").to_json(), json!(42));
+        assert_eq!(num("12.5").to_json(), json!(12.5));
+        assert_eq!(num("0.1").to_json().to_string(), "0.1");
+        assert_eq!(num("-3.75").to_json().to_string(), "-3.75");
+        // Beyond f64's exact range the exact text is kept.
+        assert_eq!(
+            num("1234567890123456.78").to_json(),
+            json!("1234567890123456.78")
+        );
+        let date = NaiveDate::from_ymd_opt(2024, 3, 23).unwrap();
+        assert_eq!(Value::Date(date).to_json(), json!("2024-03-23"));
+        let dt = date.and_hms_opt(8, 0, 0).unwrap().and_utc();
+        assert_eq!(
+            Value::DateTime(dt).to_json(),
+            json!("2024-03-23T08:00:00.000Z")
+        );
+    }
+
+    #[test]
+    fn writes_bulk_csv_and_display() {
+        assert_eq!(Value::Null.to_bulk_csv(), "#N/A");
+        assert_eq!(Value::Null.to_string(), "");
+        assert_eq!(Value::Bool(false).to_bulk_csv(), "false");
+        assert_eq!(num("0.05").to_bulk_csv(), "0.05");
+        assert_eq!(Value::Text("a,b".into()).to_bulk_csv(), "a,b");
+        let dt = NaiveDate::from_ymd_opt(2024, 3, 23)
+            .unwrap()
+            .and_hms_milli_opt(8, 0, 0, 120)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            Value::DateTime(dt).to_bulk_csv(),
+            "2024-03-23T08:00:00.120Z"
+        );
+        assert_eq!(Value::DateTime(dt).to_string(), "2024-03-23T08:00:00.120Z");
+    }
+}
