@@ -10,6 +10,8 @@
 //! types, and `time` (Insights reports carry dates and datetimes, never a bare time of day, and a
 //! `Value` has no time variant).
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use super::decimal::{Decimal, DecimalError};
@@ -181,7 +183,7 @@ fn allowed_values(field: &Field) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if active.len() > SHOWN {
-        list.push_str(&format!(" and {} more", active.len() - SHOWN));
+        let _ = write!(list, " and {} more", active.len() - SHOWN);
     }
     if list.is_empty() {
         list.push_str("none");
@@ -399,6 +401,7 @@ fn truncate_to_millis(dt: DateTime<Utc>) -> DateTime<Utc> {
 /// between date and time; seconds and fractional seconds optional; `Z`, `+hh:mm`, `+hhmm`
 /// (Salesforce's `…000+0000`) or no offset, which means UTC.
 pub(crate) fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
+    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
     let bytes = text.as_bytes();
     if bytes.len() < 16 || !matches!(bytes[10], b'T' | b't' | b' ') {
         return None;
@@ -406,7 +409,6 @@ pub(crate) fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
     parse_iso_date(&text[..10])?;
     let normalised = format!("{}T{}", &text[..10], &text[11..]);
     let s = normalised.as_str();
-    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
     let naive_utc = |s: &str| {
         NAIVE
             .iter()

@@ -12,7 +12,7 @@
 //! with one); any other line is a row, so a line of spaces in a one-column report is a row whose
 //! cell is blank. Cells keep their surrounding spaces; conversion trims.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -79,7 +79,7 @@ fn quote_list(names: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if names.len() > SHOWN {
-        list.push_str(&format!(" and {} more", names.len() - SHOWN));
+        let _ = write!(list, " and {} more", names.len() - SHOWN);
     }
     list
 }
@@ -87,12 +87,12 @@ fn quote_list(names: &[String]) -> String {
 fn missing_message(name: &str, available: &[String], close: &[String]) -> String {
     let mut message = format!("column {name:?} is not in the report");
     if !close.is_empty() {
-        message.push_str(&format!("; did you mean {}?", quote_list(close)));
+        let _ = write!(message, "; did you mean {}?", quote_list(close));
     }
     if available.is_empty() {
         message.push_str(" (the header has no columns)");
     } else {
-        message.push_str(&format!(" The report's columns: {}", quote_list(available)));
+        let _ = write!(message, " The report's columns: {}", quote_list(available));
     }
     message
 }
@@ -343,16 +343,14 @@ impl<R: Read> Report<R> {
         }
         let mut cells = Vec::with_capacity(record.cells.len());
         for (index, cell) in record.cells.iter().enumerate() {
-            match std::str::from_utf8(cell) {
-                Ok(text) => cells.push(text.to_owned()),
-                Err(_) => {
-                    let column = &self.header.names[index];
-                    return Err(reject(
-                        format!("the cell of column {column:?} is not UTF-8"),
-                        Some(record.cells),
-                    ));
-                }
-            }
+            let Ok(text) = std::str::from_utf8(cell) else {
+                let column = &self.header.names[index];
+                return Err(reject(
+                    format!("the cell of column {column:?} is not UTF-8"),
+                    Some(record.cells),
+                ));
+            };
+            cells.push(text.to_owned());
         }
         Ok(Row { line, cells })
     }
@@ -523,6 +521,8 @@ mod tests {
         rows
     }
 
+    // Shaped like the iterator's items, so rows compare with `assert_eq!` directly.
+    #[allow(clippy::unnecessary_wraps)]
     fn row(line: u64, cells: &[&str]) -> Result<Row, Rejected> {
         Ok(Row {
             line,

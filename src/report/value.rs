@@ -143,7 +143,7 @@ impl Value {
 /// number) are exact. A fraction goes through an f64 only when the f64's shortest text is the
 /// same decimal; otherwise (more than ~15 significant digits) the exact text is sent as a JSON
 /// string, which the REST API parses for number fields (research §7.1, marked unverified there).
-/// serde_json's `arbitrary_precision` would avoid this but changes `serde_json::Value` for every
+/// `serde_json`'s `arbitrary_precision` would avoid this but changes `serde_json::Value` for every
 /// crate in the build (the emulator and its axum handlers included), so it stays off.
 fn number_to_json(d: Decimal) -> serde_json::Value {
     if let Some(i) = d.to_i64() {
