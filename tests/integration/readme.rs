@@ -2,6 +2,8 @@
 //! (src/config/schema.rs); this test fails when they drift apart. Regenerate with
 //! `WALKME_SF_UPDATE_README=1 cargo test --test integration readme`.
 
+use std::fmt::Write as _;
+
 const START: &str = "<!-- config-reference:start (generated from src/config/schema.rs) -->\n";
 const END: &str = "<!-- config-reference:end -->";
 
@@ -35,9 +37,10 @@ fn reference(schema: &str) -> String {
         let doc = doc.join(" ");
         // The struct doc starts by naming its table, which the heading already does.
         let doc = doc.split_once("`: ").map_or(doc.as_str(), |(_, rest)| rest);
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "#### {heading}\n\n{doc}\n\n| key | meaning |\n| --- | --- |\n"
-        ));
+        );
         let body = &schema[start..];
         let body = &body[..body.find("\n}\n").expect("struct end")];
         let mut pending: Vec<String> = Vec::new();
@@ -49,10 +52,11 @@ fn reference(schema: &str) -> String {
                 let field = rest.split(':').next().expect("field").trim();
                 let required = !rest.contains("Option<") && !rest.contains("Vec<");
                 let mark = if required { " (required)" } else { "" };
-                out.push_str(&format!(
-                    "| `{field}`{mark} | {} |\n",
+                let _ = writeln!(
+                    out,
+                    "| `{field}`{mark} | {} |",
                     pending.join(" ").replace('|', "\\|")
-                ));
+                );
                 pending.clear();
             }
         }
