@@ -23,6 +23,8 @@ use crate::salesforce::describe::{Field, FieldType};
 pub enum ConvertError {
     #[error("the cell is empty")]
     Empty,
+    #[error("\"#N/A\" cannot be written as text: Bulk API 2.0 reads it as \"clear the field\"")]
+    BulkNull,
     #[error("{chars} characters is too long for this field (at most {max})")]
     TooLong { chars: usize, max: u32 },
     #[error("{value:?} is not an e-mail address")]
@@ -86,6 +88,7 @@ pub fn convert(cell: &str, field: &Field, format: Option<&str>) -> Result<Value,
         FieldType::Email => email(cell, field),
         FieldType::Picklist => picklist(cell, field),
         FieldType::Multipicklist => {
+            check_bulk_null(cell)?;
             let joined = normalise_multipicklist(cell, field, field.restricted_picklist)?;
             check_length(&joined, field)?;
             Ok(Value::Text(joined))
@@ -113,6 +116,16 @@ pub fn convert(cell: &str, field: &Field, format: Option<&str>) -> Result<Value,
     }
 }
 
+/// `#N/A` means "set to null" in a Bulk API 2.0 ingest CSV ("Valid CSV Record Rows"), so the same
+/// text would be written by REST and cleared by Bulk; it is refused so both paths agree.
+fn check_bulk_null(cell: &str) -> Result<(), ConvertError> {
+    if cell == super::value::BULK_NULL {
+        Err(ConvertError::BulkNull)
+    } else {
+        Ok(())
+    }
+}
+
 /// `length` is in characters (research §2.4); a describe without one (0) sets no limit here and
 /// leaves the check to Salesforce.
 fn check_length(cell: &str, field: &Field) -> Result<(), ConvertError> {
@@ -130,6 +143,7 @@ fn check_length(cell: &str, field: &Field) -> Result<(), ConvertError> {
 }
 
 fn text(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+    check_bulk_null(cell)?;
     check_length(cell, field)?;
     Ok(Value::Text(cell.to_owned()))
 }
@@ -191,16 +205,17 @@ fn allowed_values(field: &Field) -> String {
     list
 }
 
+/// A defined value is written as defined, restricted or not, so `open` and `Open` are one value
+/// to the diff; an unrestricted picklist also takes any other value as written.
 fn picklist(cell: &str, field: &Field) -> Result<Value, ConvertError> {
-    if !field.restricted_picklist {
-        return text(cell, field);
-    }
-    defined_value(cell, field)
-        .map(|v| Value::Text(v.to_owned()))
-        .ok_or_else(|| ConvertError::NotInPicklist {
+    match defined_value(cell, field) {
+        Some(defined) => Ok(Value::Text(defined.to_owned())),
+        None if !field.restricted_picklist => text(cell, field),
+        None => Err(ConvertError::NotInPicklist {
             value: quoted(cell),
             allowed: allowed_values(field),
-        })
+        }),
+    }
 }
 
 /// A multi-select value: parts split on `;`, trimmed, empty parts and repeats dropped. When the
@@ -555,6 +570,22 @@ mod tests {
             assert_eq!(ok("abc", &f), Value::Text("abc".into()), "{t:?}");
             assert!(matches!(err("abcd", &f), ConvertError::TooLong { .. }));
         }
+        assert_eq!(
+            err("#N/A", &field(FieldType::String)),
+            ConvertError::BulkNull
+        );
+        assert_eq!(
+            err(" #N/A ", &field(FieldType::Picklist)),
+            ConvertError::BulkNull
+        );
+        assert_eq!(
+            err("#N/A", &field(FieldType::Multipicklist)),
+            ConvertError::BulkNull
+        );
+        assert_eq!(
+            ok("#N/A!", &field(FieldType::String)),
+            Value::Text("#N/A!".into())
+        );
         // Formula-like cells are data, sent as text.
         let f = field(FieldType::String);
         assert_eq!(
@@ -599,8 +630,9 @@ mod tests {
         let mut f = field(FieldType::Picklist);
         f.picklist_values = picklist(&["Open", "Closed"]);
         f.picklist_values[1].active = false;
-        // Unrestricted: anything goes, as written.
+        // Unrestricted: anything goes, as written, but a defined value as defined.
         assert_eq!(ok("whatever", &f), Value::Text("whatever".into()));
+        assert_eq!(ok("OPEN", &f), Value::Text("Open".into()));
         f.restricted_picklist = true;
         assert_eq!(ok("open", &f), Value::Text("Open".into()));
         assert_eq!(ok("OPEN ", &f), Value::Text("Open".into()));

@@ -215,6 +215,14 @@ impl<R: Read> fmt::Debug for Report<R> {
     }
 }
 
+fn fields(count: usize) -> String {
+    if count == 1 {
+        "1 field".to_owned()
+    } else {
+        format!("{count} fields")
+    }
+}
+
 /// Reads the header only, for `validate`.
 pub fn read_header(path: &Path) -> Result<Header, ReportError> {
     Report::open(path).map(|report| report.header)
@@ -334,24 +342,33 @@ impl<R: Read> Report<R> {
         if record.field_count != self.header.len() {
             return Err(reject(
                 format!(
-                    "the row has {} fields, the header has {}",
-                    record.field_count,
-                    self.header.len()
+                    "the row has {}, the header has {}",
+                    fields(record.field_count),
+                    fields(self.header.len())
                 ),
                 Some(record.cells),
             ));
         }
-        let mut cells = Vec::with_capacity(record.cells.len());
-        for (index, cell) in record.cells.iter().enumerate() {
-            let Ok(text) = std::str::from_utf8(cell) else {
-                let column = &self.header.names[index];
-                return Err(reject(
-                    format!("the cell of column {column:?} is not UTF-8"),
-                    Some(record.cells),
-                ));
-            };
-            cells.push(text.to_owned());
+        if let Some(index) = record
+            .cells
+            .iter()
+            .position(|cell| std::str::from_utf8(cell).is_err())
+        {
+            let column = &self.header.names[index];
+            return Err(reject(
+                format!("the cell of column {column:?} is not UTF-8"),
+                Some(record.cells),
+            ));
         }
+        let cells = record
+            .cells
+            .into_iter()
+            // Checked just above, so the lossy branch never runs; it keeps this free of panics.
+            .map(|cell| {
+                String::from_utf8(cell)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            })
+            .collect();
         Ok(Row { line, cells })
     }
 }
@@ -663,8 +680,11 @@ mod tests {
             rejected_lines(&rows),
             [
                 (3, "the cell of column \"k\" is not UTF-8".to_owned()),
-                (4, "the row has 1 fields, the header has 2".to_owned()),
-                (5, "the row has 3 fields, the header has 2".to_owned()),
+                (4, "the row has 1 field, the header has 2 fields".to_owned()),
+                (
+                    5,
+                    "the row has 3 fields, the header has 2 fields".to_owned()
+                ),
                 (6, "the row holds a NUL byte".to_owned()),
             ]
         );
@@ -740,7 +760,7 @@ mod tests {
         let rejected = rows[0].as_ref().unwrap_err();
         assert_eq!(
             rejected.reason,
-            "the row has 100001 fields, the header has 2"
+            "the row has 100001 fields, the header has 2 fields"
         );
         assert_eq!(
             rejected.cells.as_ref().unwrap().len(),
