@@ -2,6 +2,7 @@
 //!
 //! The pipeline is config → report → match → plan → write → run log; see `ARCHITECTURE.md`.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod output;
