@@ -62,7 +62,10 @@ pub fn check_url(what: &str, raw: &str) -> Result<String, AuthError> {
 /// `{login_url}/services/oauth2/{endpoint}`.
 #[must_use]
 pub fn oauth_url(login_url: &str, endpoint: &str) -> String {
-    format!("{}/services/oauth2/{endpoint}", login_url.trim_end_matches('/'))
+    format!(
+        "{}/services/oauth2/{endpoint}",
+        login_url.trim_end_matches('/')
+    )
 }
 
 /// A form POST to an OAuth endpoint; the answer's status, content type and body.
@@ -137,10 +140,19 @@ mod tests {
             check_url("login URL", "https://test.salesforce.com/").unwrap(),
             "https://test.salesforce.com"
         );
-        for ok in ["http://localhost:8080", "http://127.0.0.5:1", "http://[::1]:9"] {
+        for ok in [
+            "http://localhost:8080",
+            "http://127.0.0.5:1",
+            "http://[::1]:9",
+        ] {
             check_url("login URL", ok).unwrap();
         }
-        for bad in ["http://example.com", "ftp://x", "not a url", "http://10.0.0.1"] {
+        for bad in [
+            "http://example.com",
+            "ftp://x",
+            "not a url",
+            "http://10.0.0.1",
+        ] {
             let e = check_url("login URL", bad).unwrap_err();
             assert_eq!(e.status(), crate::error::ExitStatus::Usage, "{bad}");
         }

@@ -15,8 +15,8 @@ use crate::auth::flows;
 use crate::auth::http::check_url;
 use crate::auth::secret::Secret;
 use crate::auth::store::{
-    CredentialStore, FileStore, KeyringStore, RotationLock, STORED_VERSION, StoreError,
-    StoreKind, StoredLogin, locate,
+    CredentialStore, FileStore, KeyringStore, RotationLock, STORED_VERSION, StoreError, StoreKind,
+    StoredLogin, locate,
 };
 use crate::auth::token::{AuthError, Identity, TokenResponse, login_hint};
 use crate::config::model::{Environment, Flow};
@@ -466,14 +466,15 @@ pub fn stored_login(
     login_url: &str,
     client_id: Option<&str>,
 ) -> Result<StoredLogin, AuthError> {
-    let refresh_token = token.refresh_token.clone().ok_or_else(|| {
-        AuthError::Refused {
+    let refresh_token = token
+        .refresh_token
+        .clone()
+        .ok_or_else(|| AuthError::Refused {
             error: "no refresh token".to_owned(),
             description: "the External Client App must grant the `refresh_token` (or \
                           `offline_access`) scope"
                 .to_owned(),
-        }
-    })?;
+        })?;
     Ok(StoredLogin {
         version: STORED_VERSION,
         refresh_token,
@@ -559,9 +560,14 @@ mod tests {
     async fn plain_http_is_refused_unless_loopback() {
         let (_d, stores) = stores();
         let http = reqwest::Client::new();
-        let f = resolve(&env("http://login.example.com"), &EnvVars::default(), &stores, &http)
-            .await
-            .unwrap_err();
+        let f = resolve(
+            &env("http://login.example.com"),
+            &EnvVars::default(),
+            &stores,
+            &http,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(f.status, ExitStatus::Usage);
         let vars = EnvVars {
             access_token: Some(Secret::new("t")),
@@ -586,7 +592,10 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(f.status, ExitStatus::Auth);
-        assert_eq!(f.hint.as_deref(), Some("run `walkme-sf login --env sandbox`"));
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("run `walkme-sf login --env sandbox`")
+        );
     }
 
     #[tokio::test]
@@ -627,7 +636,9 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // The run's one renewal is used: a rejection of the new token is final.
         let again = shared
-            .renew_after(1, || async { Ok::<_, ()>((Secret::new("x"), String::new())) })
+            .renew_after(1, || async {
+                Ok::<_, ()>((Secret::new("x"), String::new()))
+            })
             .await;
         assert!(matches!(again, Err(RenewError::Exhausted)));
     }
@@ -639,8 +650,13 @@ mod tests {
         );
         let exchange: serde_json::Value = serde_json::from_str(raw).unwrap();
         let token: TokenResponse = serde_json::from_value(exchange["body"].clone()).unwrap();
-        let login = stored_login(&token, "me@example.com", "https://login.salesforce.com", None)
-            .unwrap();
+        let login = stored_login(
+            &token,
+            "me@example.com",
+            "https://login.salesforce.com",
+            None,
+        )
+        .unwrap();
         assert_eq!(login.org_id, "00DD00000008Uw2MAE");
         let mut no_refresh = token.clone();
         no_refresh.refresh_token = None;

@@ -161,7 +161,11 @@ fn check_name(env: &str) -> Result<(), StoreError> {
 fn decode(env: &str, text: &str) -> Result<StoredLogin, StoreError> {
     let login: StoredLogin = serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         env: env.to_owned(),
-        detail: format!("not the JSON walkme-sf writes (line {}, column {})", e.line(), e.column()),
+        detail: format!(
+            "not the JSON walkme-sf writes (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
     })?;
     if login.version != STORED_VERSION {
         return Err(StoreError::Corrupt {
@@ -183,7 +187,8 @@ fn encode(login: &StoredLogin) -> String {
 /// `$XDG_CONFIG_HOME/walkme-sf/credentials` (`~/.config/walkme-sf/credentials`).
 pub fn default_credentials_dir() -> Result<PathBuf, StoreError> {
     use etcetera::BaseStrategy as _;
-    let base = etcetera::choose_base_strategy().map_err(|e| StoreError::NoConfigDir(e.to_string()))?;
+    let base =
+        etcetera::choose_base_strategy().map_err(|e| StoreError::NoConfigDir(e.to_string()))?;
     Ok(base.config_dir().join("walkme-sf").join("credentials"))
 }
 
@@ -191,7 +196,10 @@ pub fn default_credentials_dir() -> Result<PathBuf, StoreError> {
 /// (see the module documentation).
 #[must_use]
 pub fn locate(credentials_dir: &Path, env: &str) -> StoreKind {
-    if FileStore::new(credentials_dir.to_owned()).path(env).is_file() {
+    if FileStore::new(credentials_dir.to_owned())
+        .path(env)
+        .is_file()
+    {
         StoreKind::File
     } else {
         StoreKind::Keyring
@@ -199,7 +207,10 @@ pub fn locate(credentials_dir: &Path, env: &str) -> StoreKind {
 }
 
 /// Open a store of the given kind.
-pub fn open(kind: StoreKind, credentials_dir: &Path) -> Result<Arc<dyn CredentialStore>, StoreError> {
+pub fn open(
+    kind: StoreKind,
+    credentials_dir: &Path,
+) -> Result<Arc<dyn CredentialStore>, StoreError> {
     Ok(match kind {
         StoreKind::File => Arc::new(FileStore::new(credentials_dir.to_owned())),
         StoreKind::Keyring => Arc::new(KeyringStore::open()?),
@@ -281,7 +292,9 @@ impl CredentialStore for FileStore {
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotLoggedIn { env: env.to_owned() });
+                return Err(StoreError::NotLoggedIn {
+                    env: env.to_owned(),
+                });
             }
             Err(e) => return Err(Self::io(&path)(e)),
         };
@@ -298,7 +311,8 @@ impl CredentialStore for FileStore {
         // tempfile creates the file 0600 on Unix; `persist` renames it over the old one, so a
         // reader sees the old or the new file, never half of one.
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(Self::io(&self.dir))?;
-        tmp.write_all(encode(login).as_bytes()).map_err(Self::io(&path))?;
+        tmp.write_all(encode(login).as_bytes())
+            .map_err(Self::io(&path))?;
         tmp.as_file().sync_all().map_err(Self::io(&path))?;
         tmp.persist(&path).map_err(|e| Self::io(&path)(e.error))?;
         Ok(())
@@ -359,7 +373,9 @@ fn classify_keyring(env: &str, e: keyring_core::Error) -> StoreError {
         K::NoStorageAccess(detail) => StoreError::KeyringLocked {
             detail: detail.to_string(),
         },
-        K::NoEntry => StoreError::NotLoggedIn { env: env.to_owned() },
+        K::NoEntry => StoreError::NotLoggedIn {
+            env: env.to_owned(),
+        },
         K::BadEncoding(_) | K::BadDataFormat(..) => StoreError::Corrupt {
             env: env.to_owned(),
             detail: "the keyring entry is not text".to_owned(),
@@ -519,7 +535,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let creds = dir.path().join("credentials");
         let store = FileStore::new(creds.clone());
-        assert!(matches!(store.load("prod"), Err(StoreError::NotLoggedIn { .. })));
+        assert!(matches!(
+            store.load("prod"),
+            Err(StoreError::NotLoggedIn { .. })
+        ));
         assert_eq!(locate(&creds, "prod"), StoreKind::Keyring);
         store.save("prod", &sample()).unwrap();
         assert_eq!(locate(&creds, "prod"), StoreKind::File);
@@ -530,7 +549,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(store.path("prod")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path("prod"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(store.delete("prod").unwrap());
@@ -544,8 +566,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path().to_owned());
         store.save("sandbox", &sample()).unwrap();
-        std::fs::set_permissions(store.path("sandbox"), std::fs::Permissions::from_mode(0o640))
-            .unwrap();
+        std::fs::set_permissions(
+            store.path("sandbox"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
         let err = store.load("sandbox").unwrap_err();
         assert_eq!(err.status(), ExitStatus::Auth);
         assert!(err.hint("sandbox").unwrap().contains("chmod 600"));
@@ -568,7 +593,10 @@ mod tests {
         let store = KeyringStore::with_store(mock);
         let err = store.load("prod").unwrap_err();
         assert!(matches!(err, StoreError::NotLoggedIn { .. }));
-        assert_eq!(err.hint("prod").unwrap(), "run `walkme-sf login --env prod`");
+        assert_eq!(
+            err.hint("prod").unwrap(),
+            "run `walkme-sf login --env prod`"
+        );
         store.save("prod", &sample()).unwrap();
         assert_eq!(store.load("prod").unwrap(), sample());
         assert!(store.delete("prod").unwrap());
@@ -583,7 +611,10 @@ mod tests {
         for alternative in ["--store file", "WALKME_SF_REFRESH_TOKEN", "JWT"] {
             assert!(hint.contains(alternative), "{hint}");
         }
-        let locked = classify_keyring("p", keyring_core::Error::NoStorageAccess("prompt dismissed".into()));
+        let locked = classify_keyring(
+            "p",
+            keyring_core::Error::NoStorageAccess("prompt dismissed".into()),
+        );
         assert!(matches!(locked, StoreError::KeyringLocked { .. }));
         assert_eq!(locked.status(), ExitStatus::Auth);
         assert!(matches!(
@@ -596,10 +627,16 @@ mod tests {
     async fn rotation_lock_is_exclusive() {
         let dir = tempfile::tempdir().unwrap();
         let path = RotationLock::path(dir.path(), "prod");
-        let first = RotationLock::acquire(&path, Duration::from_secs(1)).await.unwrap();
-        let err = RotationLock::acquire(&path, Duration::from_millis(100)).await.unwrap_err();
+        let first = RotationLock::acquire(&path, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let err = RotationLock::acquire(&path, Duration::from_millis(100))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::LockTimeout { .. }));
         drop(first);
-        RotationLock::acquire(&path, Duration::from_millis(100)).await.unwrap();
+        RotationLock::acquire(&path, Duration::from_millis(100))
+            .await
+            .unwrap();
     }
 }

@@ -266,13 +266,15 @@ fn classify_oauth(
         || lower.contains("not allowed")
         || lower.contains("no client credentials user enabled");
     match error.as_str() {
-        "unsupported_grant_type" | "unsupported_response_type" => {
-            AuthError::FlowNotAllowed { flow, detail: format!("{error}: {description}") }
-        }
+        "unsupported_grant_type" | "unsupported_response_type" => AuthError::FlowNotAllowed {
+            flow,
+            detail: format!("{error}: {description}"),
+        },
         "access_denied" => AuthError::Denied { description },
-        _ if not_enabled && flow != LoginFlow::RefreshToken => {
-            AuthError::FlowNotAllowed { flow, detail: format!("{error}: {description}") }
-        }
+        _ if not_enabled && flow != LoginFlow::RefreshToken => AuthError::FlowNotAllowed {
+            flow,
+            detail: format!("{error}: {description}"),
+        },
         _ if status >= 500 => AuthError::Unexpected {
             url: url.to_owned(),
             status,
@@ -309,7 +311,9 @@ mod tests {
     fn parses_the_recorded_token_responses() {
         for raw in [
             include_str!("../../tests/fixtures/salesforce-recorded/login_response_200.json"),
-            include_str!("../../tests/fixtures/salesforce-recorded/sandbox_login_response_200.json"),
+            include_str!(
+                "../../tests/fixtures/salesforce-recorded/sandbox_login_response_200.json"
+            ),
             include_str!(
                 "../../tests/fixtures/salesforce-recorded/poll_device_code_authentication_response_200.json"
             ),
@@ -360,7 +364,10 @@ mod tests {
         assert!(matches!(&err, AuthError::Refused { error, .. } if error == "INVALID_SESSION_ID"));
         let fail = err.into_fail("sandbox");
         assert_eq!(fail.status, ExitStatus::Auth);
-        assert_eq!(fail.hint.as_deref(), Some("run `walkme-sf login --env sandbox`"));
+        assert_eq!(
+            fail.hint.as_deref(),
+            Some("run `walkme-sf login --env sandbox`")
+        );
     }
 
     #[test]
@@ -384,12 +391,27 @@ mod tests {
             r#"{"error":"invalid_request","error_description":"device flow not enabled for this app"}"#,
         );
         assert!(matches!(e, AuthError::FlowNotAllowed { .. }));
-        assert!(e.to_string().contains("device flow not enabled on the External Client App"));
+        assert!(
+            e.to_string()
+                .contains("device flow not enabled on the External Client App")
+        );
 
-        let e = classify_error(LoginFlow::Device, url, 400, "application/json", r#"{"error":"unsupported_response_type"}"#);
+        let e = classify_error(
+            LoginFlow::Device,
+            url,
+            400,
+            "application/json",
+            r#"{"error":"unsupported_response_type"}"#,
+        );
         assert!(e.to_string().contains("device flow not enabled"));
 
-        let e = classify_error(LoginFlow::Web, url, 503, "text/html", "<html><body>Down</body></html>");
+        let e = classify_error(
+            LoginFlow::Web,
+            url,
+            503,
+            "text/html",
+            "<html><body>Down</body></html>",
+        );
         assert!(matches!(e, AuthError::Unexpected { status: 503, .. }));
         assert_eq!(e.status(), ExitStatus::Failed);
         assert!(e.to_string().contains("HTML"));

@@ -63,7 +63,13 @@ pub async fn request_code(
     )
     .await?;
     if !(200..300).contains(&status) {
-        return Err(classify_error(LoginFlow::Device, &url, status, &content_type, &body));
+        return Err(classify_error(
+            LoginFlow::Device,
+            &url,
+            status,
+            &content_type,
+            &body,
+        ));
     }
     serde_json::from_str(&body).map_err(|_| AuthError::FlowNotAllowed {
         flow: LoginFlow::Device,
@@ -109,7 +115,13 @@ pub async fn poll_once(
             _ => {}
         }
     }
-    Err(classify_error(LoginFlow::Device, &url, status, &content_type, &body))
+    Err(classify_error(
+        LoginFlow::Device,
+        &url,
+        status,
+        &content_type,
+        &body,
+    ))
 }
 
 /// The whole device login: request the codes, print the URL and the user code to stderr, poll
@@ -154,7 +166,10 @@ mod tests {
         let code: DeviceCode = serde_json::from_value(exchange["body"].clone()).unwrap();
         assert_eq!(code.user_code, "X1D9SEET");
         assert_eq!(code.interval, 5);
-        assert_eq!(code.verification_uri, "https://login.salesforce.com/setup/connect");
+        assert_eq!(
+            code.verification_uri,
+            "https://login.salesforce.com/setup/connect"
+        );
         assert!(!format!("{code:?}").contains("M01WRzlQ"));
     }
 }

@@ -83,7 +83,9 @@ pub fn jwt_assertion(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Secret, AuthError> {
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose().as_bytes())
-        .map_err(|e| AuthError::Usage(format!("the JWT key is not an RSA private key in PEM: {e}")))?;
+        .map_err(|e| {
+            AuthError::Usage(format!("the JWT key is not an RSA private key in PEM: {e}"))
+        })?;
     let claims = JwtClaims {
         iss: client_id.to_owned(),
         sub: username.to_owned(),
@@ -98,9 +100,9 @@ pub fn jwt_assertion(
 
 /// Read a JWT private key file.
 pub fn read_key_file(path: &Path) -> Result<Secret, AuthError> {
-    std::fs::read_to_string(path).map(Secret::new).map_err(|e| {
-        AuthError::Usage(format!("cannot read jwt_key_file {}: {e}", path.display()))
-    })
+    std::fs::read_to_string(path)
+        .map(Secret::new)
+        .map_err(|e| AuthError::Usage(format!("cannot read jwt_key_file {}: {e}", path.display())))
 }
 
 /// JWT bearer flow (research §1.6): a fresh assertion every time; no refresh token comes back.
@@ -112,7 +114,13 @@ pub async fn jwt(
     username: &str,
     private_key_pem: &Secret,
 ) -> Result<TokenResponse, AuthError> {
-    let assertion = jwt_assertion(kind, client_id, username, private_key_pem, chrono::Utc::now())?;
+    let assertion = jwt_assertion(
+        kind,
+        client_id,
+        username,
+        private_key_pem,
+        chrono::Utc::now(),
+    )?;
     request_token(
         http,
         login_url,
@@ -189,7 +197,13 @@ pub async fn userinfo(
         .to_owned();
     let body = resp.text().await.map_err(network)?;
     if !(200..300).contains(&status) {
-        return Err(classify_error(LoginFlow::RefreshToken, &url, status, &content_type, &body));
+        return Err(classify_error(
+            LoginFlow::RefreshToken,
+            &url,
+            status,
+            &content_type,
+            &body,
+        ));
     }
     serde_json::from_str(&body).map_err(|e| AuthError::Unexpected {
         url: url.clone(),
@@ -204,21 +218,27 @@ mod tests {
 
     #[test]
     fn jwt_audience_follows_the_kind_not_the_host() {
-        assert_eq!(jwt_audience(EnvKind::Production), "https://login.salesforce.com");
-        assert_eq!(jwt_audience(EnvKind::Sandbox), "https://test.salesforce.com");
+        assert_eq!(
+            jwt_audience(EnvKind::Production),
+            "https://login.salesforce.com"
+        );
+        assert_eq!(
+            jwt_audience(EnvKind::Sandbox),
+            "https://test.salesforce.com"
+        );
     }
 
     #[test]
     fn jwt_assertion_is_rs256_with_the_claims_salesforce_wants() {
         let pem = Secret::new(include_str!("../../../tests/fixtures/jwt/test-key.pem"));
         let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let jwt = jwt_assertion(EnvKind::Sandbox, "3MVG-client", "me@example.com", &pem, now)
-            .unwrap();
+        let jwt =
+            jwt_assertion(EnvKind::Sandbox, "3MVG-client", "me@example.com", &pem, now).unwrap();
         let header = jsonwebtoken::decode_header(jwt.expose()).unwrap();
         assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-        let public = jsonwebtoken::DecodingKey::from_rsa_pem(
-            include_bytes!("../../../tests/fixtures/jwt/test-key.pub.pem"),
-        )
+        let public = jsonwebtoken::DecodingKey::from_rsa_pem(include_bytes!(
+            "../../../tests/fixtures/jwt/test-key.pub.pem"
+        ))
         .unwrap();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.validate_exp = false;

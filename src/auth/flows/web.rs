@@ -101,7 +101,10 @@ impl Loopback {
                  match the app's callback URL)"
             ))
         })?;
-        let port = v4.local_addr().map_err(|e| AuthError::Local(e.to_string()))?.port();
+        let port = v4
+            .local_addr()
+            .map_err(|e| AuthError::Local(e.to_string()))?
+            .port();
         let v6 = TcpListener::bind(("::1", port)).await.ok();
         Ok(Self { v4, v6, port })
     }
@@ -154,7 +157,10 @@ async fn handle(mut stream: TcpStream, expected_state: &str) -> Option<Result<Se
     }
     let head = String::from_utf8_lossy(&buf);
     let mut parts = head.lines().next().unwrap_or_default().split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or("/"));
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or("/"),
+    );
     let (status, page, outcome) = callback_outcome(method, target, expected_state);
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
@@ -186,10 +192,13 @@ fn callback_outcome(
         return ("404 Not Found", page("Not found", ""), None);
     }
     if method != "GET" {
-        return ("405 Method Not Allowed", page("Method not allowed", ""), None);
+        return (
+            "405 Method Not Allowed",
+            page("Method not allowed", ""),
+            None,
+        );
     }
-    let query: std::collections::HashMap<String, String> =
-        url.query_pairs().into_owned().collect();
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     let state_ok = query.get("state").map(String::as_str) == Some(expected_state);
     if let Some(error) = query.get("error") {
         let description = query.get("error_description").cloned().unwrap_or_default();
@@ -204,13 +213,19 @@ fn callback_outcome(
                 &serde_json::json!({"error": error, "error_description": description}).to_string(),
             )
         };
-        let text = page("Login failed", "You can close this tab and return to the terminal.");
+        let text = page(
+            "Login failed",
+            "You can close this tab and return to the terminal.",
+        );
         return ("200 OK", text, Some(Err(err)));
     }
     if !state_ok {
         return (
             "400 Bad Request",
-            page("Login failed", "The answer did not match this login (state)."),
+            page(
+                "Login failed",
+                "The answer did not match this login (state).",
+            ),
             Some(Err(AuthError::StateMismatch)),
         );
     }
@@ -310,16 +325,15 @@ pub async fn login(
         .map_err(|e| exchange_error(login_url, e))?;
     Ok(TokenResponse {
         access_token: Secret::new(token.access_token().secret().clone()),
-        refresh_token: token.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
         instance_url: token.extra_fields().instance_url.clone(),
         id: token.extra_fields().id.clone(),
         issued_at: token.extra_fields().issued_at.clone(),
-        scope: token.scopes().map(|s| {
-            s.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
+        scope: token
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
         token_type: Some("Bearer".to_owned()),
     })
 }
@@ -340,7 +354,13 @@ fn exchange_error(
                 "error": r.error().as_ref(),
                 "error_description": r.error_description().cloned().unwrap_or_default(),
             });
-            classify_error(LoginFlow::Web, &url, 400, "application/json", &body.to_string())
+            classify_error(
+                LoginFlow::Web,
+                &url,
+                400,
+                "application/json",
+                &body.to_string(),
+            )
         }
         oauth2::RequestTokenError::Request(oauth2::HttpClientError::Reqwest(source)) => {
             AuthError::Network {
@@ -348,9 +368,9 @@ fn exchange_error(
                 source: *source,
             }
         }
-        oauth2::RequestTokenError::Request(other) => AuthError::Local(format!(
-            "the token request failed: {other}"
-        )),
+        oauth2::RequestTokenError::Request(other) => {
+            AuthError::Local(format!("the token request failed: {other}"))
+        }
         oauth2::RequestTokenError::Parse(..) => AuthError::Unexpected {
             url,
             status: 0,
@@ -388,7 +408,10 @@ mod tests {
         assert!(err.to_string().contains("end-user denied authorization"));
 
         assert!(callback_outcome("GET", "/favicon.ico", "S1").2.is_none());
-        assert_eq!(callback_outcome("POST", "/OauthRedirect", "S1").0, "405 Method Not Allowed");
+        assert_eq!(
+            callback_outcome("POST", "/OauthRedirect", "S1").0,
+            "405 Method Not Allowed"
+        );
     }
 
     async fn get(port: u16, target: &str) -> String {
@@ -405,10 +428,17 @@ mod tests {
     async fn loopback_serves_until_the_redirect() {
         let lb = Loopback::bind(0).await.unwrap();
         let port = lb.port();
-        assert_eq!(lb.redirect_uri(), format!("http://localhost:{port}/OauthRedirect"));
+        assert_eq!(
+            lb.redirect_uri(),
+            format!("http://localhost:{port}/OauthRedirect")
+        );
         let waiter = tokio::spawn(lb.wait("xyz", Duration::from_secs(10)));
         assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
-        assert!(get(port, "/OauthRedirect?code=abc&state=xyz").await.starts_with("HTTP/1.1 200"));
+        assert!(
+            get(port, "/OauthRedirect?code=abc&state=xyz")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
         assert_eq!(waiter.await.unwrap().unwrap().expose(), "abc");
     }
 
