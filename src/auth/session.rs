@@ -308,16 +308,16 @@ pub async fn resolve(
                 let store = stores
                     .store_for(name)
                     .map_err(|e| AuthError::from(e).into_fail(name))?;
-                let stored = store
+                let login = store
                     .load(name)
                     .map_err(|e| AuthError::from(e).into_fail(name))?;
                 let stored_login_url =
-                    check_url("stored login URL", &stored.login_url).map_err(fail(name))?;
+                    check_url("stored login URL", &login.login_url).map_err(fail(name))?;
                 let lock = RotationLock::path(&stores.credentials_dir, name);
                 let renew = Renew::RefreshToken {
                     login_url: stored_login_url,
-                    client_id: client_id(env, vars, stored.client_id.as_deref())?,
-                    token: tokio::sync::Mutex::new(stored.refresh_token.clone()),
+                    client_id: client_id(env, vars, login.client_id.as_deref())?,
+                    token: tokio::sync::Mutex::new(login.refresh_token.clone()),
                     store: Some((Arc::clone(&store), lock)),
                 };
                 (Source::Stored(store.kind()), renew)

@@ -261,7 +261,7 @@ impl FileStore {
 fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 == 0 {
+    if mode.trailing_zeros() >= 6 {
         Ok(())
     } else {
         Err(StoreError::InsecurePermissions {

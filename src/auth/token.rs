@@ -81,7 +81,7 @@ pub enum AuthError {
     #[error("Salesforce refused the credentials: {error}{}", describe(description))]
     Refused { error: String, description: String },
     /// The app is not set up for this flow (device flow, client credentials, JWT certificate).
-    #[error("{}", flow_not_allowed(flow, detail))]
+    #[error("{}", flow_not_allowed(*flow, detail))]
     FlowNotAllowed { flow: LoginFlow, detail: String },
     /// The user clicked "Deny" (`error=access_denied` on the callback).
     #[error("the login was denied in the browser{}", describe(description))]
@@ -146,7 +146,7 @@ fn describe(description: &str) -> String {
     }
 }
 
-fn flow_not_allowed(flow: &LoginFlow, detail: &str) -> String {
+fn flow_not_allowed(flow: LoginFlow, detail: &str) -> String {
     let what = match flow {
         LoginFlow::Device => {
             "device flow not enabled on the External Client App (enable \"Enable Device Flow\" \
@@ -331,7 +331,10 @@ mod tests {
             "../../tests/fixtures/salesforce-recorded/poll_device_code_authentication_response_200.json"
         )))
         .unwrap();
-        assert_eq!(device.refresh_token.unwrap().expose(), "your token here");
+        assert_eq!(
+            device.refresh_token.as_ref().unwrap().expose(),
+            "your token here"
+        );
         assert_eq!(device.scope.as_deref(), Some("api"));
         assert_eq!(
             device.identity().unwrap(),

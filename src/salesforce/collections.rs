@@ -10,7 +10,7 @@ use crate::salesforce::error::SfError;
 /// The most records one collections call takes.
 pub const MAX_RECORDS: usize = 200;
 
-/// One record's outcome (the REST guide's SaveResult).
+/// One record's outcome (the REST guide's `SaveResult`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct SaveResult {
     /// Absent for some failures: pair results with requests by position.

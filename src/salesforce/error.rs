@@ -19,7 +19,7 @@ pub struct ApiError {
 /// A failed Salesforce call.
 #[derive(Debug, thiserror::Error)]
 pub enum SfError {
-    /// The org's rolling 24-hour API allocation is used up ("TotalRequests Limit exceeded.",
+    /// The org's rolling 24-hour API allocation is used up ("`TotalRequests` Limit exceeded.",
     /// research §6.3): never retried; the sync stops on it.
     #[error("the org's daily API request limit is used up ({message})")]
     DailyLimit { message: String },
@@ -138,12 +138,15 @@ impl SfError {
             return Self::Html { status };
         }
         let trimmed = body.trim();
-        let mut detail: String = trimmed.chars().take(300).collect();
-        if detail.is_empty() {
-            detail = "empty body".to_owned();
+        let detail = if trimmed.is_empty() {
+            "empty body".to_owned()
         } else if trimmed.chars().count() > 300 {
-            detail.push('…');
-        }
+            let mut cut: String = trimmed.chars().take(300).collect();
+            cut.push('…');
+            cut
+        } else {
+            trimmed.to_owned()
+        };
         Self::Http { status, detail }
     }
 

@@ -83,10 +83,11 @@ mod tests {
 
     #[test]
     fn limit_info_forms() {
-        let want = Some(LimitInfo {
+        let info = LimitInfo {
             used: 10018,
             max: 100_000,
-        });
+        };
+        let want = Some(info);
         assert_eq!(parse_limit_info("api-usage=10018/100000"), want);
         assert_eq!(
             parse_limit_info("api-usage=10018/100000; api-bursts=1/750"),
@@ -114,7 +115,7 @@ mod tests {
         assert_eq!(parse_limit_info("per-app-api-usage=17/250"), None);
         assert_eq!(parse_limit_info("api-usage=x/y"), None);
         assert_eq!(parse_limit_info(""), None);
-        assert_eq!(want.unwrap().remaining(), 89_982);
+        assert_eq!(info.remaining(), 89_982);
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub fn quote(value: &str) -> String {
             '\u{c}' => out.push_str("\\f"),
             c if c.is_control() => {
                 // Controls outside the BMP do not exist, so four hex digits suffice.
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }

@@ -155,7 +155,7 @@ pub async fn revoke(
     }
 }
 
-/// The OpenID userinfo answer (research §1.7); only the fields walkme-sf shows.
+/// The `OpenID` userinfo answer (research §1.7); only the fields walkme-sf shows.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct UserInfo {
     #[serde(default)]

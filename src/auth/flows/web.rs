@@ -3,7 +3,7 @@
 //!
 //! The redirect URI is `http://localhost:{redirect_port}/OauthRedirect`, as registered on the
 //! app (Salesforce matches it exactly, port included). The listener binds 127.0.0.1 and, when it
-//! can, [::1] on the same port, since a browser may resolve `localhost` to either.
+//! can, `[::1]` on the same port, since a browser may resolve `localhost` to either.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -92,7 +92,7 @@ pub struct Loopback {
 pub const CALLBACK_PATH: &str = "/OauthRedirect";
 
 impl Loopback {
-    /// Bind 127.0.0.1 (required) and [::1] (best effort) at `port`; 0 picks a free port.
+    /// Bind 127.0.0.1 (required) and `[::1]` (best effort) at `port`; 0 picks a free port.
     pub async fn bind(port: u16) -> Result<Self, AuthError> {
         let v4 = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
             AuthError::Local(format!(
