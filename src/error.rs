@@ -3,7 +3,7 @@
 //! Domain modules return typed errors; commands wrap them with `anyhow` context. A [`Fail`]
 //! anywhere in an error's chain decides the exit status and carries the hint the user sees.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// The process exit status of SPEC §7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -137,20 +137,22 @@ pub fn report(error: &anyhow::Error, color: bool) {
     };
     let mut chain = error.chain();
     if let Some(first) = chain.next() {
-        out.push_str(&format!(
-            "{} {}\n",
+        let _ = writeln!(
+            out,
+            "{} {}",
             red("error:"),
             crate::output::sanitize(&first.to_string())
-        ));
+        );
     }
     for cause in chain {
-        out.push_str(&format!(
-            "  caused by: {}\n",
+        let _ = writeln!(
+            out,
+            "  caused by: {}",
             crate::output::sanitize(&cause.to_string())
-        ));
+        );
     }
     if let Some(hint) = hint_of(error) {
-        out.push_str(&format!("hint: {}\n", crate::output::sanitize(hint)));
+        let _ = writeln!(out, "hint: {}", crate::output::sanitize(hint));
     }
     eprint!("{out}");
 }

@@ -1,6 +1,11 @@
 //! Configuration: the TOML schema (serde, spans), the rules of SPEC §4, and diagnostics that
 //! point at the file.
 
+pub mod diagnostic;
+pub mod load;
 pub mod model;
+pub mod schema;
 
+pub use diagnostic::{Problem, Source};
+pub use load::{LoadError, check, load, url_allowed};
 pub use model::*;

@@ -1,1 +1,5 @@
-//! The one integration-test binary.
+//! The one integration-test binary: each module drives the real `walkme-sf` binary.
+
+mod readme;
+mod support;
+mod validate;

@@ -1,0 +1,103 @@
+//! `walkme-sf validate`: every problem of the config and the reports' headers, offline.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::ValidateArgs;
+use crate::config::{self, Problem, diagnostic::did_you_mean};
+use crate::context::Context;
+use crate::error::{ExitStatus, Fail};
+
+#[derive(Serialize)]
+struct Output<'a> {
+    ok: bool,
+    problems: &'a [Problem],
+}
+
+pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
+    let path = &ctx.config_path;
+    let (config, mut problems) = match config::check(path) {
+        Ok(checked) => checked,
+        Err(e @ config::LoadError::Read { .. }) => {
+            return Err(Fail::usage(e.to_string())
+                .hint("pass --config PATH, set $WALKME_SF_CONFIG, or start from integrations.example.toml")
+                .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Names asked for on the command line must exist.
+    let known: Vec<String> = match &config {
+        Some(c) => c.integrations.keys().cloned().collect(),
+        None => integration_names(path),
+    };
+    for name in &args.integrations {
+        if !known.contains(name) {
+            let hint = did_you_mean(name, known.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("integrations in this file: {}", known.join(", ")));
+            problems.push(
+                Problem::general(path, format!("no integration named `{name}`"))
+                    .hint(hint)
+                    .integration(name),
+            );
+        }
+    }
+    if !args.integrations.is_empty() {
+        problems.retain(|p| {
+            p.integration
+                .as_ref()
+                .is_none_or(|i| args.integrations.contains(i))
+        });
+    }
+
+    let ok = problems.is_empty();
+    if args.json {
+        ctx.printer.json(&Output {
+            ok,
+            problems: &problems,
+        })?;
+    } else {
+        for p in &problems {
+            eprint!("{}", p.render(ctx.printer.color_stderr));
+            eprintln!();
+        }
+        if ok {
+            let count = config.as_ref().map_or(0, |c| {
+                if args.integrations.is_empty() {
+                    c.integrations.len()
+                } else {
+                    args.integrations.len()
+                }
+            });
+            ctx.printer.data(&format!(
+                "{}: {count} integration{} valid\n",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            ));
+        } else {
+            eprintln!(
+                "{}: {} problem{} found",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Usage
+    })
+}
+
+/// Integration names of a file that did not validate, for suggestions.
+fn integration_names(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            t.get("integrations")
+                .and_then(|i| i.as_table())
+                .map(|i| i.keys().cloned().collect())
+        })
+        .unwrap_or_default()
+}

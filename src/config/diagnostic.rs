@@ -1,0 +1,247 @@
+//! Problems found in a configuration, located in the file and rendered the way compilers do:
+//! `FILE:LINE:COLUMN`, the source line and a caret under the offending text.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::model::Loc;
+
+/// One problem with a configuration (SPEC §8 `validate --json` shape, plus what rendering needs).
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// 1-based; `None` when the problem has no place in the file (a name on the command line).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub integration: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    #[serde(skip)]
+    snippet: Option<Snippet>,
+}
+
+#[derive(Debug, Clone)]
+struct Snippet {
+    text: String,
+    /// Caret start and width, in characters of `text`.
+    start: usize,
+    width: usize,
+}
+
+impl Problem {
+    /// A problem at a byte range of the source.
+    pub fn at(source: &Source, span: Range<usize>, message: impl Into<String>) -> Self {
+        let (line, column, snippet) = source.locate(span);
+        Self {
+            file: source.path.clone(),
+            line: Some(line),
+            column: Some(column),
+            integration: None,
+            message: message.into(),
+            hint: None,
+            snippet: Some(snippet),
+        }
+    }
+
+    /// A problem with no place in the file.
+    pub fn general(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            integration: None,
+            message: message.into(),
+            hint: None,
+            snippet: None,
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    #[must_use]
+    pub fn hint_opt(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    #[must_use]
+    pub fn integration(mut self, name: &str) -> Self {
+        self.integration = Some(name.to_owned());
+        self
+    }
+
+    /// The location as `Loc` (0,0 when none).
+    #[must_use]
+    pub fn loc(&self) -> Loc {
+        Loc {
+            line: self.line.unwrap_or(0),
+            column: self.column.unwrap_or(0),
+        }
+    }
+
+    /// Render for a terminal, in the style of `just` and `rustc`.
+    #[must_use]
+    pub fn render(&self, color: bool) -> String {
+        let paint = |code: &str, s: &str| {
+            if color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_owned()
+            }
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} {}",
+            paint("1;31", "error:"),
+            crate::output::sanitize(&self.message)
+        );
+        let file = self.file.display();
+        let pad = " ".repeat(self.line.map_or(0, |l| l.to_string().len()));
+        match (self.line, self.column, &self.snippet) {
+            (Some(line), Some(column), Some(snippet)) => {
+                let number = line.to_string();
+                let _ = writeln!(out, "{pad}{} {file}:{line}:{column}", paint("1;34", "-->"));
+                let _ = writeln!(out, "{pad} {}", paint("1;34", "|"));
+                let _ = writeln!(
+                    out,
+                    "{} {} {}",
+                    paint("1;34", &number),
+                    paint("1;34", "|"),
+                    crate::output::sanitize(&snippet.text)
+                );
+                let lead: String = snippet
+                    .text
+                    .chars()
+                    .take(snippet.start)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{pad} {} {lead}{}",
+                    paint("1;34", "|"),
+                    paint("1;31", &"^".repeat(snippet.width.max(1)))
+                );
+            }
+            _ => {
+                let _ = writeln!(out, " {} {file}", paint("1;34", "-->"));
+            }
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(
+                out,
+                "{pad} = {} {}",
+                paint("1", "hint:"),
+                crate::output::sanitize(hint)
+            );
+        }
+        out
+    }
+}
+
+/// A config file's text, for locating byte spans.
+#[derive(Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    /// Line (1-based), column (1-based, in characters) and the snippet for a byte span.
+    fn locate(&self, span: Range<usize>) -> (usize, usize, Snippet) {
+        let start = floor_char_boundary(&self.text, span.start.min(self.text.len()));
+        let end = floor_char_boundary(&self.text, span.end.clamp(start, self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
+        let line = self.text[..start].matches('\n').count() + 1;
+        let col_chars = self.text[line_start..start].chars().count();
+        // A span running past the end of its line is underlined to the line's end.
+        let span_end = end.min(line_start + line_text.len()).max(start);
+        let width = self.text[start..span_end].chars().count();
+        (
+            line,
+            col_chars + 1,
+            Snippet {
+                text: line_text.to_owned(),
+                start: col_chars,
+                width,
+            },
+        )
+    }
+
+    /// The 1-based line and column of a byte offset.
+    #[must_use]
+    pub fn loc(&self, span: Range<usize>) -> Loc {
+        let (line, column, _) = self.locate(span);
+        Loc { line, column }
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// "did you mean `x`?" for a name close to one of the candidates.
+#[must_use]
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_with_caret_under_the_span() {
+        let source = Source {
+            path: "c.toml".into(),
+            text: "a = 1\nobjekt = \"Lead\"\n".into(),
+        };
+        let p = Problem::at(&source, 6..12, "unknown key `objekt`").hint("did you mean `object`?");
+        assert_eq!(
+            p.render(false),
+            "error: unknown key `objekt`\n --> c.toml:2:1\n  |\n2 | objekt = \"Lead\"\n  | ^^^^^^\n  = hint: did you mean `object`?\n"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let source = Source {
+            path: "c.toml".into(),
+            text: "name = \"Zoë\" x".into(),
+        };
+        let loc = source.loc(13..14);
+        assert_eq!((loc.line, loc.column), (1, 13));
+    }
+
+    #[test]
+    fn suggestions_need_a_close_name() {
+        assert_eq!(
+            did_you_mean("objekt", ["object", "key"]).as_deref(),
+            Some("did you mean `object`?")
+        );
+        assert_eq!(did_you_mean("zzz", ["object", "key"]), None);
+    }
+}
