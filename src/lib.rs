@@ -2,6 +2,7 @@
 //!
 //! The pipeline is config → report → match → plan → write → run log; see `ARCHITECTURE.md`.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;

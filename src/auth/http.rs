@@ -1,0 +1,165 @@
+//! The HTTP client every Salesforce call goes through, the URL rules of SPEC §3 and the form
+//! POST every token endpoint shares.
+
+use std::time::Duration;
+
+use crate::auth::secret::Secret;
+use crate::auth::token::{AuthError, LoginFlow, TokenResponse, classify_error};
+
+/// The user-agent: the tool and its version.
+pub const USER_AGENT: &str = concat!("walkme-sf/", env!("CARGO_PKG_VERSION"));
+
+/// One `reqwest::Client`: rustls with the system's trust store (reqwest's default), timeouts
+/// connect 10 s / request 120 s, redirects off (oauth2's advice against SSRF; Salesforce API
+/// calls need none), proxies from the environment (reqwest's default).
+pub fn http_client() -> Result<reqwest::Client, AuthError> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| AuthError::Local(format!("could not set up HTTPS: {e}")))
+}
+
+/// Whether a URL's host is loopback: `localhost`, `127.0.0.0/8`, `[::1]`.
+#[must_use]
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Check a login or instance URL: `https://`, or `http://` on a loopback host (SPEC §3).
+/// Returns the URL without a trailing slash.
+pub fn check_url(what: &str, raw: &str) -> Result<String, AuthError> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| AuthError::Usage(format!("{what} `{raw}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(AuthError::Usage(format!(
+                "{what} `{raw}` uses plain http://, which is allowed only for loopback hosts \
+                 (localhost, 127.0.0.0/8, [::1]); use https://"
+            )));
+        }
+        other => {
+            return Err(AuthError::Usage(format!(
+                "{what} `{raw}` has scheme `{other}`; use https://"
+            )));
+        }
+    }
+    if url.host().is_none() {
+        return Err(AuthError::Usage(format!("{what} `{raw}` has no host")));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// `{login_url}/services/oauth2/{endpoint}`.
+#[must_use]
+pub fn oauth_url(login_url: &str, endpoint: &str) -> String {
+    format!(
+        "{}/services/oauth2/{endpoint}",
+        login_url.trim_end_matches('/')
+    )
+}
+
+/// A form POST to an OAuth endpoint; the answer's status, content type and body.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<(u16, String, String), AuthError> {
+    let network = |source| AuthError::Network {
+        url: url.to_owned(),
+        source,
+    };
+    let resp = http
+        .post(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = resp.text().await.map_err(network)?;
+    Ok((status, content_type, body))
+}
+
+/// POST a grant to `/services/oauth2/token` and parse the token response.
+pub(crate) async fn request_token(
+    http: &reqwest::Client,
+    login_url: &str,
+    flow: LoginFlow,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, AuthError> {
+    let url = oauth_url(login_url, "token");
+    let (status, content_type, body) = post_form(http, &url, form).await?;
+    if (200..300).contains(&status) {
+        parse_token(&url, status, &body)
+    } else {
+        Err(classify_error(flow, &url, status, &content_type, &body))
+    }
+}
+
+/// Parse a 2xx token body. The body holds tokens: on failure it is never quoted.
+pub(crate) fn parse_token(url: &str, status: u16, body: &str) -> Result<TokenResponse, AuthError> {
+    serde_json::from_str(body).map_err(|e| AuthError::Unexpected {
+        url: url.to_owned(),
+        status,
+        detail: format!(
+            "the token response could not be read (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+/// The bearer header value.
+pub(crate) fn bearer(token: &Secret) -> String {
+    format!("Bearer {}", token.expose())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_spec_3() {
+        assert_eq!(
+            check_url("login URL", "https://test.salesforce.com/").unwrap(),
+            "https://test.salesforce.com"
+        );
+        for ok in [
+            "http://localhost:8080",
+            "http://127.0.0.5:1",
+            "http://[::1]:9",
+        ] {
+            check_url("login URL", ok).unwrap();
+        }
+        for bad in [
+            "http://example.com",
+            "ftp://x",
+            "not a url",
+            "http://10.0.0.1",
+        ] {
+            let e = check_url("login URL", bad).unwrap_err();
+            assert_eq!(e.status(), crate::error::ExitStatus::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_agent_names_tool_and_version() {
+        assert!(USER_AGENT.starts_with("walkme-sf/0."));
+    }
+}
