@@ -45,6 +45,51 @@ Examples:
   walkme-sf validate lead-logins      one integration
   walkme-sf validate --json           machine-readable, for CI")]
     Validate(ValidateArgs),
+
+    /// Sync integrations: match report rows to records and write what changed.
+    #[command(after_help = "\
+Examples:
+  walkme-sf run lead-logins                    one integration
+  walkme-sf run --all                          every integration, one after another
+  walkme-sf run lead-logins --dry-run          show what would change, write nothing
+  walkme-sf run lead-logins --env production   promote from sandbox to production
+  walkme-sf run lead-logins --only ann@acme.com  just one key, for debugging")]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The integrations to run.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub integrations: Vec<String>,
+
+    /// Run every integration of the config.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Read, match and diff, but write nothing to Salesforce.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write to this environment instead of the integration's.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Only the rows with these keys.
+    #[arg(long, value_name = "KEY", num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// Print run.json to stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Wait for a running sync of the same integration instead of failing.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

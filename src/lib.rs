@@ -10,7 +10,9 @@ pub mod context;
 pub mod error;
 pub mod output;
 pub mod report;
+pub mod runlog;
 pub mod salesforce;
+pub mod sync;
 
 use clap::Parser as _;
 

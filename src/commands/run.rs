@@ -1,0 +1,241 @@
+//! `walkme-sf run`: the sync of SPEC §5 for one or more integrations, each recorded as a run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+
+use crate::auth::session::{self, EnvVars, Stores};
+use crate::auth::store::default_credentials_dir;
+use crate::cli::RunArgs;
+use crate::config::{self, Config, Integration, ReportLocation, diagnostic::did_you_mean};
+use crate::context::Context;
+use crate::error::{ExitStatus, Fail};
+use crate::output::Printer;
+use crate::runlog::{self, Lock, RunDir, RunRecord, Start, Status};
+use crate::salesforce::client::Client;
+use crate::salesforce::describe::ObjectDescribe;
+use crate::sync::{self, Fields, RunOptions, Stop};
+
+pub fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus> {
+    let config = super::load_config(ctx)?;
+    let names: Vec<String> = if args.all {
+        config.integrations.keys().cloned().collect()
+    } else {
+        for name in &args.integrations {
+            if !config.integrations.contains_key(name) {
+                let hint = did_you_mean(name, config.integrations.keys().map(String::as_str))
+                    .unwrap_or_else(|| format!("integrations: {}", config.integrations.keys().cloned().collect::<Vec<_>>().join(", ")));
+                return Err(Fail::usage(format!("no integration named `{name}`")).hint(hint).into());
+            }
+        }
+        args.integrations.clone()
+    };
+    if names.is_empty() {
+        return Err(Fail::usage("name the integrations to run, or pass --all").into());
+    }
+    let mut printer = ctx.printer.clone();
+    printer.quiet |= args.quiet;
+    let state_dir = ctx.state_dir()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut worst = ExitStatus::Success;
+    let mut records = Vec::new();
+    for name in &names {
+        let integration = &config.integrations[name];
+        let (status, record) = runtime.block_on(run_one(&config, integration, args, &state_dir, &printer));
+        worst = worst.worst(status);
+        records.extend(record);
+    }
+    if args.json {
+        if records.len() == 1 {
+            ctx.printer.json(&records[0])?;
+        } else {
+            ctx.printer.json(&records)?;
+        }
+    }
+    Ok(worst)
+}
+
+/// One integration: everything it does ends in its run record and an exit status.
+async fn run_one(
+    config: &Config,
+    integration: &Integration,
+    args: &RunArgs,
+    state_dir: &std::path::Path,
+    printer: &Printer,
+) -> (ExitStatus, Option<RunRecord>) {
+    let env_name = args.env.clone().unwrap_or_else(|| integration.environment.clone());
+    let fail = |e: anyhow::Error| {
+        crate::error::report(&e, printer.color_stderr);
+        (crate::error::status_of(&e), None)
+    };
+    let Some(env) = config.environments.get(&env_name) else {
+        let hint = did_you_mean(&env_name, config.environments.keys().map(String::as_str));
+        let mut f = Fail::usage(format!("no environment named `{env_name}`"));
+        f.hint = hint;
+        return fail(f.into());
+    };
+    let dir = runlog::integration_dir(state_dir, &integration.name);
+    let _lock = match Lock::acquire(&dir, &integration.name, args.wait) {
+        Ok(lock) => lock,
+        Err(e) => return fail(anyhow::Error::new(Fail::failed(e.to_string()).hint("wait for it, or pass --wait"))),
+    };
+    let start = Start {
+        integration: &integration.name,
+        environment: &env.name,
+        object: &integration.object,
+        report_name: &integration.report.name,
+        dry_run: args.dry_run,
+    };
+    let mut run = match RunDir::create(&dir, &start).context("cannot create the run directory") {
+        Ok(run) => run,
+        Err(e) => return fail(e),
+    };
+    printer.status(&format!(
+        "{}: {} → {} in {}{}",
+        integration.name,
+        integration.report.name,
+        integration.object,
+        env.name,
+        if args.dry_run { " (dry run)" } else { "" }
+    ));
+    let mut client_slot = None;
+    let result = sync_one(integration, env, args, &mut run, printer, &mut client_slot).await;
+    if let Some(client) = &client_slot {
+        let stats = client.stats();
+        run.record.api_calls = stats.total();
+    }
+    let (status, exit, error) = match result {
+        Ok(Stop::Done) => {
+            let c = &run.record.counts;
+            if c.rejected > 0 || c.failed > 0 {
+                (Status::CompletedWithErrors, ExitStatus::Partial, None)
+            } else {
+                (Status::Completed, ExitStatus::Success, None)
+            }
+        }
+        Ok(Stop::Failed(message)) => (Status::Failed, ExitStatus::Failed, Some(message)),
+        Ok(Stop::Auth(message)) => (Status::Failed, ExitStatus::Auth, Some(message)),
+        Err(e) => {
+            let exit = crate::error::status_of(&e);
+            crate::error::report(&e, printer.color_stderr);
+            // Rows never reached by a run that stopped early are aborted.
+            let c = &mut run.record.counts;
+            let accounted = c.rejected + c.skipped + c.unmatched + c.unchanged + c.updated + c.failed + c.aborted;
+            c.aborted += c.rows.saturating_sub(accounted);
+            (Status::Failed, exit, Some(format!("{e:#}")))
+        }
+    };
+    if let Some(message) = &error {
+        run.log(&format!("failed: {message}"));
+    }
+    let path = run.path().to_path_buf();
+    let record = match run.finish(status, error.clone()) {
+        Ok(record) => record,
+        Err(e) => return fail(anyhow::Error::new(e).context("cannot write run.json")),
+    };
+    let _ = runlog::prune(state_dir, &integration.name);
+    summary(printer, &record, &path, error.as_deref());
+    (exit, Some(record))
+}
+
+async fn sync_one(
+    integration: &Integration,
+    env: &config::Environment,
+    args: &RunArgs,
+    run: &mut RunDir,
+    printer: &Printer,
+    client_slot: &mut Option<Client>,
+) -> Result<Stop> {
+    let report_path = locate_report(integration, run).await?;
+    run.record.report.file = report_path.display().to_string();
+    let http = crate::auth::http::http_client().map_err(|e| e.into_fail(&env.name))?;
+    let stores = Stores::new(default_credentials_dir().map_err(|e| Fail::auth(e.to_string()))?);
+    let session = session::resolve(env, &EnvVars::from_process(), &stores, &http).await?;
+    let client = Client::new(Arc::new(session), &env.api_version);
+    *client_slot = Some(client.clone());
+    let describe = client
+        .describe(&integration.object)
+        .await
+        .map_err(|e| describe_error(e, &integration.object))?;
+    let fields = check_fields(integration, &describe)?;
+    let options = RunOptions { dry_run: args.dry_run, only: args.only.clone() };
+    sync::run(integration, &describe, &fields, &report_path, &client, run, &options, printer).await
+}
+
+fn describe_error(e: crate::salesforce::error::SfError, object: &str) -> anyhow::Error {
+    match e.error_code() {
+        Some("NOT_FOUND" | "INVALID_TYPE") => Fail::usage(format!("the object `{object}` does not exist in this org (or the user cannot see it)"))
+            .hint("check the object's API name with `walkme-sf describe`")
+            .into(),
+        _ => anyhow::Error::new(e).context(format!("cannot describe {object}")),
+    }
+}
+
+/// The checks of `validate --online` that `run` needs before it touches anything (SPEC §5 step 2).
+fn check_fields<'a>(integration: &Integration, describe: &'a ObjectDescribe) -> Result<Fields<'a>> {
+    let mut problems = Vec::new();
+    let key = describe.field(&integration.key.salesforce);
+    match key {
+        None => problems.push(format!("the key field `{}` does not exist on {}", integration.key.salesforce, describe.name)),
+        Some(f) if !f.filterable => problems.push(format!("the key field `{}` cannot be used in a query (not filterable)", f.name)),
+        Some(_) => {}
+    }
+    let mut mapped = Vec::new();
+    for m in &integration.fields {
+        match describe.field(&m.salesforce) {
+            None => problems.push(format!("the field `{}` does not exist on {}", m.salesforce, describe.name)),
+            Some(f) if !f.updateable || f.calculated => problems.push(format!("the field `{}` of {} cannot be written", f.name, describe.name)),
+            Some(f) => mapped.push(f),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Fail::usage(problems.join("; ")).hint("run `walkme-sf validate --online` for every problem, or ask the admin for the fields (`walkme-sf fields`)").into());
+    }
+    let skip_converted = describe.name.eq_ignore_ascii_case("Lead")
+        && integration.options.converted_leads == config::ConvertedLeads::Skip
+        && describe.field("IsConverted").is_some();
+    Ok(Fields { key: key.expect("checked"), mapped, skip_converted })
+}
+
+/// The report file: the newest match of the path, or the URL downloaded into the run directory.
+async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBuf> {
+    match &integration.report.location {
+        ReportLocation::Path(pattern) => crate::report::locate(pattern)
+            .map_err(|e| Fail::usage(e.to_string()).hint("export the report there, or fix `report.path`").into()),
+        ReportLocation::Url(url) => {
+            let http = crate::auth::http::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let response = http
+                .get(url)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
+            let bytes = response.bytes().await.map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
+            let path = run.path().join("report.csv");
+            std::fs::write(&path, &bytes)?;
+            Ok(path)
+        }
+    }
+}
+
+fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path, error: Option<&str>) {
+    let c = &r.counts;
+    let verb = if r.dry_run { "would update" } else { "updated" };
+    printer.status(&format!(
+        "  {}: {} rows — {verb} {}, unchanged {}, unmatched {}, skipped {}, rejected {}, failed {}, aborted {}",
+        r.status.as_str(),
+        c.rows,
+        c.updated,
+        c.unchanged,
+        c.unmatched,
+        c.skipped,
+        c.rejected,
+        c.failed,
+        c.aborted
+    ));
+    if let Some(error) = error {
+        printer.status(&format!("  error: {}", crate::output::sanitize(error)));
+    }
+    printer.status(&format!("  {} API calls; run {} in {}", r.api_calls, r.run_id, path.display()));
+}

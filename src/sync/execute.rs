@@ -1,0 +1,277 @@
+//! Writing the plan: sObject Collections (200 records a request, a few requests in flight) for
+//! small plans, Bulk API 2.0 ingest above [`BULK_THRESHOLD`] records (research §10), or as
+//! `write_api` forces. Only the changed fields of each record are sent. `UNABLE_TO_LOCK_ROW` is
+//! retried for the affected records only; other per-record errors are final.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde_json::{Map, Value as Json};
+
+use crate::config::{Integration, WriteApi};
+use crate::output::Printer;
+use crate::runlog::RunDir;
+use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
+use crate::salesforce::client::Client;
+use crate::salesforce::collections::MAX_RECORDS;
+use crate::salesforce::error::SfError;
+
+use super::Fields;
+use super::plan::RecordChange;
+
+/// Above this many records, `write_api = "auto"` writes with Bulk API 2.0 ("more than 2,000
+/// records is a good candidate for Bulk API 2.0", research §5.4).
+pub const BULK_THRESHOLD: usize = 2_000;
+/// Collections requests in flight together (research §6.6).
+pub const IN_FLIGHT: usize = 4;
+/// Attempts for a locked record.
+const LOCK_ATTEMPTS: u32 = 5;
+/// How long a Bulk job may take before the run gives up on it.
+const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// What became of one planned record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordResult {
+    Updated,
+    Failed { code: String, message: String, fields: Vec<String> },
+    /// Not written: the run stopped, or Salesforce refused the whole request.
+    Aborted,
+}
+
+/// The write phase's result: one entry per planned record, and the error that stopped it.
+#[derive(Debug)]
+pub struct Outcome {
+    pub results: Vec<RecordResult>,
+    pub stop: Option<SfError>,
+}
+
+/// Write every planned record.
+pub async fn write(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    changes: &[RecordChange],
+    client: &Client,
+    run: &mut RunDir,
+    printer: &Printer,
+) -> Outcome {
+    let bulk = match integration.options.write_api {
+        WriteApi::Rest => false,
+        WriteApi::Bulk => true,
+        WriteApi::Auto => changes.len() > BULK_THRESHOLD,
+    };
+    if changes.is_empty() {
+        return Outcome { results: Vec::new(), stop: None };
+    }
+    run.log(&format!(
+        "writing {} records with {}",
+        changes.len(),
+        if bulk { "Bulk API 2.0" } else { "sObject Collections" }
+    ));
+    printer.status(&format!(
+        "  writing {} records ({})",
+        changes.len(),
+        if bulk { "Bulk API 2.0" } else { "sObject Collections" }
+    ));
+    let mut results = vec![RecordResult::Aborted; changes.len()];
+    let all: Vec<usize> = (0..changes.len()).collect();
+    let mut stop = None;
+    let retry = if bulk {
+        match write_bulk(integration, fields, changes, &all, client, &mut results).await {
+            Ok(locked) => locked,
+            Err(e) => {
+                stop = Some(e);
+                Vec::new()
+            }
+        }
+    } else {
+        all
+    };
+    // Collections: the REST path, and locked rows the Bulk path hands back.
+    let mut todo = retry;
+    let mut attempt = 0;
+    while !todo.is_empty() && stop.is_none() {
+        if attempt > 0 {
+            let wait = Duration::from_millis(250 * (1 << attempt.min(5)));
+            run.log(&format!("retrying {} locked records in {} ms", todo.len(), wait.as_millis()));
+            tokio::time::sleep(wait).await;
+        }
+        attempt += 1;
+        let (locked, error) = write_collections(integration, fields, changes, &todo, client, &mut results, attempt >= LOCK_ATTEMPTS).await;
+        stop = error;
+        todo = locked;
+    }
+    Outcome { results, stop }
+}
+
+fn record_json(integration: &Integration, fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> {
+    let mut map = Map::new();
+    map.insert("Id".to_owned(), Json::String(change.id.clone()));
+    for c in &change.changes {
+        map.insert(fields.mapped[c.mapping].name.clone(), c.new.to_json());
+        let _ = &integration.fields[c.mapping];
+    }
+    map
+}
+
+/// One pass of collections requests over `todo`; returns the records still locked and the error
+/// that must stop the run (daily limit, credentials).
+async fn write_collections(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    changes: &[RecordChange],
+    todo: &[usize],
+    client: &Client,
+    results: &mut [RecordResult],
+    last_attempt: bool,
+) -> (Vec<usize>, Option<SfError>) {
+    let batches: Vec<Vec<usize>> = todo.chunks(MAX_RECORDS).map(<[usize]>::to_vec).collect();
+    let object = integration.object.as_str();
+    let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
+        let records: Vec<Map<String, Json>> =
+            batch.iter().map(|&i| record_json(integration, fields, &changes[i])).collect();
+        async move { (batch, client.update(object, records).await) }
+    }))
+    .buffer_unordered(IN_FLIGHT);
+    let mut locked = Vec::new();
+    let mut stop = None;
+    while let Some((batch, result)) = stream.next().await {
+        match result {
+            Ok(saves) => {
+                for (&i, save) in batch.iter().zip(saves) {
+                    if save.success {
+                        results[i] = RecordResult::Updated;
+                        continue;
+                    }
+                    let first = save.errors.first();
+                    let code = first.map_or_else(String::new, |e| e.status_code.clone());
+                    if code == "UNABLE_TO_LOCK_ROW" && !last_attempt {
+                        locked.push(i);
+                        continue;
+                    }
+                    results[i] = RecordResult::Failed {
+                        code,
+                        message: save.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                        fields: save.errors.iter().flat_map(|e| e.fields.clone()).collect(),
+                    };
+                }
+            }
+            Err(e @ (SfError::DailyLimit { .. } | SfError::Auth(_))) => {
+                stop.get_or_insert(e);
+            }
+            Err(e) => {
+                // Salesforce refused the whole request: its records are aborted; a transient
+                // failure already had its retries inside the client.
+                stop.get_or_insert(e);
+            }
+        }
+    }
+    (locked, stop)
+}
+
+/// The Bulk API 2.0 path: one job per ≤ 100 MB of CSV with `Id` and the changed columns, `#N/A`
+/// to clear, an empty cell for "leave as it is"; results joined on Id, since they are unordered.
+/// Returns the records that failed only for a row lock, for a collections retry.
+async fn write_bulk(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    changes: &[RecordChange],
+    todo: &[usize],
+    client: &Client,
+    results: &mut [RecordResult],
+) -> Result<Vec<usize>, SfError> {
+    const MAX_UPLOAD: usize = 100_000_000;
+    let mut columns: Vec<usize> = todo.iter().flat_map(|&i| changes[i].changes.iter().map(|c| c.mapping)).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let header = {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut names = vec!["Id".to_owned()];
+        names.extend(columns.iter().map(|&m| fields.mapped[m].name.clone()));
+        w.write_record(&names).map_err(|e| SfError::Invalid(e.to_string()))?;
+        w.into_inner().map_err(|e| SfError::Invalid(e.to_string()))?
+    };
+    let mut jobs: Vec<(Vec<u8>, Vec<usize>)> = vec![(header.clone(), Vec::new())];
+    for &i in todo {
+        let change = &changes[i];
+        let mut cells = vec![change.id.clone()];
+        for &m in &columns {
+            cells.push(change.changes.iter().find(|c| c.mapping == m).map_or_else(String::new, |c| c.new.to_bulk_csv().into_owned()));
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&cells).map_err(|e| SfError::Invalid(e.to_string()))?;
+        let line = w.into_inner().map_err(|e| SfError::Invalid(e.to_string()))?;
+        let last = jobs.last_mut().expect("one job");
+        if last.0.len() + line.len() > MAX_UPLOAD && !last.1.is_empty() {
+            jobs.push((header.clone(), Vec::new()));
+        }
+        let last = jobs.last_mut().expect("one job");
+        last.0.extend_from_slice(&line);
+        last.1.push(i);
+    }
+    let mut locked = Vec::new();
+    let by_id: std::collections::HashMap<&str, usize> = todo.iter().map(|&i| (changes[i].id.as_str(), i)).collect();
+    for (body, members) in jobs {
+        let job = client.create_ingest_job(&integration.object, IngestOperation::Update, None).await?;
+        let csv = String::from_utf8(body).map_err(|e| SfError::Invalid(e.to_string()))?;
+        if let Err(e) = client.upload_job_data(&job.id, csv).await {
+            let _ = client.abort_ingest_job(&job.id).await;
+            return Err(e);
+        }
+        client.close_ingest_job(&job.id).await?;
+        let info = client.wait_for_ingest_job(&job.id, BULK_DEADLINE).await?;
+        if info.state != JobState::JobComplete {
+            // Failed or aborted: whatever Salesforce reports as done still counts.
+            collect_bulk(client, &job.id, &by_id, results, &mut locked).await?;
+            return Err(SfError::Invalid(format!(
+                "Bulk API job {} ended {:?}{}",
+                job.id,
+                info.state,
+                info.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+            )));
+        }
+        collect_bulk(client, &job.id, &by_id, results, &mut locked).await?;
+        let _ = members;
+    }
+    Ok(locked)
+}
+
+async fn collect_bulk(
+    client: &Client,
+    job_id: &str,
+    by_id: &std::collections::HashMap<&str, usize>,
+    results: &mut [RecordResult],
+    locked: &mut Vec<usize>,
+) -> Result<(), SfError> {
+    let ok = client.ingest_results_table(job_id, ResultSet::Successful).await?;
+    if let Some(col) = ok.column("sf__Id") {
+        for row in &ok.rows {
+            if let Some(&i) = row.get(col).and_then(|id| by_id.get(id.as_str())) {
+                results[i] = RecordResult::Updated;
+            }
+        }
+    }
+    let failed = client.ingest_results_table(job_id, ResultSet::Failed).await?;
+    let id_col = failed.column("Id");
+    let sf_id = failed.column("sf__Id");
+    let err_col = failed.column("sf__Error");
+    for row in &failed.rows {
+        let id = sf_id
+            .and_then(|c| row.get(c))
+            .filter(|s| !s.is_empty())
+            .or_else(|| id_col.and_then(|c| row.get(c)));
+        let Some(&i) = id.and_then(|id| by_id.get(id.as_str())) else { continue };
+        let error = err_col.and_then(|c| row.get(c)).map_or("", String::as_str);
+        let (code, rest) = split_bulk_error(error);
+        if code == "UNABLE_TO_LOCK_ROW" {
+            locked.push(i);
+            continue;
+        }
+        let (message, fields) = rest.rsplit_once(':').map_or((rest, ""), |(m, f)| (m, f));
+        results[i] = RecordResult::Failed {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            fields: fields.trim_end_matches("--").split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+        };
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Matching: fetch the records whose key field holds a report key, with the current values of
+//! the mapped fields. Keys go into SOQL `IN` lists as escaped literals (a key is data, never
+//! SOQL), packed by their URL-encoded size under Salesforce's 16,384-byte request-URI limit; a
+//! chunk Salesforce still finds too long is halved (research §3.2, §3.3).
+
+use std::collections::HashMap;
+
+use crate::config::Integration;
+use crate::report::Value;
+use crate::salesforce::client::Client;
+use crate::salesforce::describe::ObjectDescribe;
+use crate::salesforce::error::SfError;
+use crate::salesforce::soql;
+
+use super::{Fields, Prepared, current_value, key};
+
+/// Bytes of URL-encoded SOQL per query: well under the 16,384-byte URI limit, leaving room for
+/// the path and the host's own headers.
+pub const MAX_ENCODED_SOQL: usize = 14_000;
+
+/// A record found for a key.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub id: String,
+    /// Current values, one per mapping.
+    pub values: Vec<Value>,
+    /// A converted Lead (read-only in Salesforce).
+    pub converted: bool,
+}
+
+/// Records by report row.
+#[derive(Debug, Default)]
+pub struct Matched {
+    pub by_row: HashMap<usize, Vec<Found>>,
+}
+
+/// The SELECT … WHERE prefix every chunk shares.
+fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
+    let mut select = vec!["Id".to_owned(), fields.key.name.clone()];
+    for f in &fields.mapped {
+        if !select.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
+            select.push(f.name.clone());
+        }
+    }
+    if fields.skip_converted {
+        select.push("IsConverted".to_owned());
+    }
+    format!("SELECT {} FROM {} WHERE {} IN (", select.join(", "), integration.object, fields.key.name)
+}
+
+fn encoded_len(text: &str) -> usize {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).map(str::len).sum()
+}
+
+/// Split keys into `IN` lists whose query fits [`MAX_ENCODED_SOQL`].
+#[must_use]
+pub fn chunks(prefix: &str, keys: &[String]) -> Vec<Vec<String>> {
+    let base = encoded_len(prefix) + encoded_len(")");
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut size = base;
+    for k in keys {
+        let literal = soql::quote(k);
+        let cost = encoded_len(&literal) + encoded_len(",");
+        if !current.is_empty() && size + cost > MAX_ENCODED_SOQL {
+            out.push(std::mem::take(&mut current));
+            size = base;
+        }
+        size += cost;
+        current.push(literal);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Query every chunk and assign the records to the rows whose key they hold.
+pub async fn fetch(
+    integration: &Integration,
+    _describe: &ObjectDescribe,
+    fields: &Fields<'_>,
+    prepared: &Prepared,
+    client: &Client,
+) -> Result<Matched, SfError> {
+    let prefix = prefix(integration, fields);
+    let keys: Vec<String> = {
+        let mut seen = std::collections::HashSet::new();
+        prepared.rows.iter().filter(|r| seen.insert(r.key.clone())).map(|r| r.key.clone()).collect()
+    };
+    let mut pending: Vec<Vec<String>> = chunks(&prefix, &keys);
+    let mut matched = Matched::default();
+    let case_sensitive = integration.options.key_case_sensitive;
+    // Chunks run a few at a time; a chunk refused as too long is halved and queued again.
+    while !pending.is_empty() {
+        let batch: Vec<Vec<String>> = pending.drain(..pending.len().min(4)).collect();
+        let queries = batch.iter().map(|chunk| {
+            let soql = format!("{prefix}{})", chunk.join(","));
+            async move { client.query(&soql).await }
+        });
+        let results = futures_util::future::join_all(queries).await;
+        for (chunk, result) in batch.into_iter().zip(results) {
+            match result {
+                Ok(records) => {
+                    for record in records {
+                        let Some(id) = record.get("Id").and_then(|v| v.as_str()) else { continue };
+                        let key_value = record
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(&fields.key.name))
+                            .and_then(|(_, v)| v.as_str())
+                            .unwrap_or("");
+                        let norm = key::normalise(key_value, case_sensitive);
+                        let Some(&row) = prepared.index.get(&norm) else { continue };
+                        let converted = fields.skip_converted
+                            && record.get("IsConverted").and_then(serde_json::Value::as_bool).unwrap_or(false);
+                        let values = fields.mapped.iter().map(|f| current_value(&record, f)).collect();
+                        matched.by_row.entry(row).or_default().push(Found { id: id.to_owned(), values, converted });
+                    }
+                }
+                Err(e) if chunk.len() > 1 && too_long(&e) => {
+                    let half = chunk.len() / 2;
+                    pending.push(chunk[..half].to_vec());
+                    pending.push(chunk[half..].to_vec());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(matched)
+}
+
+/// Salesforce's ways of saying a query is too long: 414/431, `MALFORMED_QUERY` about length,
+/// `QUERY_TOO_COMPLICATED` (research §3.2).
+fn too_long(e: &SfError) -> bool {
+    match e {
+        SfError::Http { status, .. } | SfError::Html { status } | SfError::Api { status, .. }
+            if *status == 414 || *status == 431 =>
+        {
+            true
+        }
+        _ => matches!(e.error_code(), Some("QUERY_TOO_COMPLICATED"))
+            || (e.error_code() == Some("MALFORMED_QUERY") && e.to_string().to_lowercase().contains("too long")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_fit_the_limit_and_keep_every_key() {
+        let keys: Vec<String> = (0..3000).map(|i| format!("user.number{i}@example.com")).collect();
+        let prefix = "SELECT Id, Email FROM Lead WHERE Email IN (";
+        let chunks = chunks(prefix, &keys);
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), keys.len());
+        for c in &chunks {
+            let soql = format!("{prefix}{})", c.join(","));
+            assert!(encoded_len(&soql) <= MAX_ENCODED_SOQL, "{}", encoded_len(&soql));
+        }
+    }
+
+    #[test]
+    fn keys_are_escaped_literals() {
+        let keys = vec!["o'brien@example.com".to_owned(), "a\\b') OR Name LIKE ('%".to_owned()];
+        let chunks = chunks("SELECT Id FROM Lead WHERE Email IN (", &keys);
+        assert_eq!(chunks[0][0], "'o\\'brien@example.com'");
+        assert_eq!(chunks[0][1], "'a\\\\b\\') OR Name LIKE (\\'%'");
+    }
+}

@@ -1,0 +1,250 @@
+//! The sync (SPEC §5), top to bottom: read and convert the report, match rows to records by
+//! key, plan only what differs, write it (sObject Collections or Bulk API 2.0), and account for
+//! every row in exactly one outcome.
+
+pub mod execute;
+pub mod key;
+pub mod matcher;
+pub mod plan;
+pub mod prepare;
+
+use crate::config::{Integration, MaxChanges};
+use crate::report::Value;
+use crate::runlog::RunDir;
+use crate::salesforce::client::Client;
+use crate::salesforce::describe::{Field, ObjectDescribe};
+use crate::salesforce::error::SfError;
+
+pub use prepare::Prepared;
+
+/// What a run may do.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    /// `--only KEY…`: just the rows with these keys (normalised like every key).
+    pub only: Vec<String>,
+}
+
+/// How a sync ended, for the run record and the exit code.
+#[derive(Debug)]
+pub enum Stop {
+    /// Every row was accounted for.
+    Done,
+    /// `max_changes` or a fatal error stopped the run; the message is recorded.
+    Failed(String),
+    /// The credentials were refused mid-run (exit 3).
+    Auth(String),
+}
+
+/// The fields a sync reads and writes, resolved from the describe.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    pub key: &'a Field,
+    pub mapped: Vec<&'a Field>,
+    /// Whether converted Leads must be told apart (object Lead, `converted_leads = "skip"`).
+    pub skip_converted: bool,
+}
+
+/// Row outcomes while the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowState {
+    Unchanged,
+    Pending,
+    Updated,
+    Failed,
+    Aborted,
+    /// Already counted as unmatched or skipped.
+    Counted,
+}
+
+/// Run one integration's sync against an open run directory.
+pub async fn run(
+    integration: &Integration,
+    describe: &ObjectDescribe,
+    fields: &Fields<'_>,
+    report_path: &std::path::Path,
+    client: &Client,
+    run: &mut RunDir,
+    options: &RunOptions,
+    printer: &crate::output::Printer,
+) -> anyhow::Result<Stop> {
+    // 1. Read and convert the report (rejections are recorded as they are found).
+    let prepared = prepare::read(integration, fields, report_path, options, run)?;
+    run.record.counts.rows = prepared.rows_total;
+    run.record.counts.rejected = prepared.rejected;
+    run.record.counts.skipped = prepared.skipped;
+    run.log(&format!(
+        "read {} rows from {}: {} usable, {} rejected, {} skipped",
+        prepared.rows_total,
+        report_path.display(),
+        prepared.rows.len(),
+        prepared.rejected,
+        prepared.skipped
+    ));
+    printer.status(&format!(
+        "  read {} rows ({} rejected, {} skipped as duplicates)",
+        prepared.rows_total, prepared.rejected, prepared.skipped
+    ));
+
+    // 2. Match rows to records.
+    let matched = match matcher::fetch(integration, describe, fields, &prepared, client).await {
+        Ok(m) => m,
+        Err(e) => {
+            run.record.counts.aborted += prepared.rows.len() as u64;
+            return Ok(stop_error(&e));
+        }
+    };
+    let mut states = vec![RowState::Unchanged; prepared.rows.len()];
+    let mut changes: Vec<plan::RecordChange> = Vec::new();
+    let mut matched_records = 0u64;
+    for (i, row) in prepared.rows.iter().enumerate() {
+        let records = matched.by_row.get(&i).map_or(&[][..], Vec::as_slice);
+        let live: Vec<&matcher::Found> = records.iter().filter(|r| !r.converted).collect();
+        if records.is_empty() {
+            run.record.counts.unmatched += 1;
+            run.unmatched(row.line, &row.key)?;
+            states[i] = RowState::Counted;
+            continue;
+        }
+        if live.is_empty() {
+            run.record.counts.skipped += 1;
+            run.skipped(row.line, &row.key, "matches only converted Leads (converted_leads = \"skip\")")?;
+            states[i] = RowState::Counted;
+            continue;
+        }
+        if live.len() > 1 && integration.options.on_multiple_matches == crate::config::OnMultipleMatches::Skip {
+            run.record.counts.skipped += 1;
+            run.skipped(
+                row.line,
+                &row.key,
+                &format!("matches {} records (on_multiple_matches = \"skip\")", live.len()),
+            )?;
+            states[i] = RowState::Counted;
+            continue;
+        }
+        matched_records += live.len() as u64;
+        for record in live {
+            let diff = plan::diff(&row.values, &record.values);
+            if !diff.is_empty() {
+                states[i] = RowState::Pending;
+                changes.push(plan::RecordChange { id: record.id.clone(), row: i, changes: diff });
+            }
+        }
+    }
+    run.record.records.matched = matched_records;
+    run.log(&format!(
+        "matched {matched_records} records; {} records to change",
+        changes.len()
+    ));
+    printer.status(&format!(
+        "  matched {matched_records} records; {} to change, {} unchanged",
+        changes.len(),
+        states.iter().filter(|s| **s == RowState::Unchanged).count()
+    ));
+
+    // 3. The safety brake, before anything is written.
+    if let Some(max) = integration.options.max_changes {
+        let limit = max.limit(matched_records);
+        if changes.len() as u64 > limit {
+            let what = match max {
+                MaxChanges::Count(n) => format!("max_changes = {n}"),
+                MaxChanges::Percent(p) => format!("max_changes = \"{p}%\" of {matched_records} matched records = {limit}"),
+            };
+            finish_counts(run, &states, RowState::Aborted);
+            return Ok(Stop::Failed(format!(
+                "the plan changes {} records, more than {what}; nothing was written",
+                changes.len()
+            )));
+        }
+    }
+
+    // 4. A dry run stops here: the plan is the result.
+    if options.dry_run {
+        for change in &changes {
+            write_changes(run, integration, &prepared, change)?;
+        }
+        finish_counts(run, &states, RowState::Updated);
+        run.log("dry run: nothing was written");
+        return Ok(Stop::Done);
+    }
+
+    // 5. Write.
+    let outcome = execute::write(integration, fields, &changes, client, run, printer).await;
+    for (index, result) in outcome.results.iter().enumerate() {
+        let change = &changes[index];
+        let row = change.row;
+        match result {
+            execute::RecordResult::Updated => {
+                run.record.records.updated += 1;
+                write_changes(run, integration, &prepared, change)?;
+                if states[row] == RowState::Pending {
+                    states[row] = RowState::Updated;
+                }
+            }
+            execute::RecordResult::Failed { code, message, fields } => {
+                run.record.records.failed += 1;
+                run.failed(&change.id, &prepared.rows[row].key, code, message, &fields.join(";"))?;
+                states[row] = RowState::Failed;
+            }
+            execute::RecordResult::Aborted => {
+                if states[row] != RowState::Failed {
+                    states[row] = RowState::Aborted;
+                }
+            }
+        }
+    }
+    // A row some of whose records were written and some aborted stays aborted; pending rows
+    // whose records all succeeded are updated.
+    finish_counts(run, &states, RowState::Aborted);
+    run.flush()?;
+    Ok(match outcome.stop {
+        None => Stop::Done,
+        Some(e) => stop_error(&e),
+    })
+}
+
+/// Count every row not yet counted; `pending` says what a still-pending row became.
+fn finish_counts(run: &mut RunDir, states: &[RowState], pending: RowState) {
+    let c = &mut run.record.counts;
+    for state in states {
+        let state = if *state == RowState::Pending { pending } else { *state };
+        match state {
+            RowState::Unchanged => c.unchanged += 1,
+            RowState::Updated => c.updated += 1,
+            RowState::Failed => c.failed += 1,
+            RowState::Aborted | RowState::Pending => c.aborted += 1,
+            RowState::Counted => {}
+        }
+    }
+}
+
+fn write_changes(
+    run: &mut RunDir,
+    integration: &Integration,
+    prepared: &Prepared,
+    change: &plan::RecordChange,
+) -> std::io::Result<()> {
+    let key = &prepared.rows[change.row].key;
+    for f in &change.changes {
+        let field = &integration.fields[f.mapping].salesforce;
+        run.change(&change.id, key, field, &f.old.to_string(), &f.new.to_string())?;
+    }
+    Ok(())
+}
+
+fn stop_error(error: &SfError) -> Stop {
+    match error {
+        SfError::Auth(fail) => Stop::Auth(format!("{error}: {fail}")),
+        other => Stop::Failed(other.to_string()),
+    }
+}
+
+/// The current value of a record's field, normalised for the diff.
+#[must_use]
+pub fn current_value(record: &serde_json::Map<String, serde_json::Value>, field: &Field) -> Value {
+    let raw = record
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+        .map_or(&serde_json::Value::Null, |(_, v)| v);
+    Value::from_salesforce_json(raw, field).unwrap_or(Value::Null)
+}

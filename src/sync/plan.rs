@@ -1,0 +1,51 @@
+//! The plan (pure, no I/O): per matched record, only the fields whose normalised value differs
+//! from what Salesforce holds (SPEC §5 step 5).
+
+use crate::report::Value;
+
+/// One field to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// Index of the mapping.
+    pub mapping: usize,
+    pub old: Value,
+    pub new: Value,
+}
+
+/// One record to update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordChange {
+    pub id: String,
+    /// Index of the report row (into the prepared rows).
+    pub row: usize,
+    pub changes: Vec<FieldChange>,
+}
+
+/// The fields of a record that the row's values would change. `new[i]` is `None` where the row
+/// leaves mapping `i` alone (an empty cell under `empty_cells = "skip"`).
+#[must_use]
+pub fn diff(new: &[Option<Value>], old: &[Value]) -> Vec<FieldChange> {
+    new.iter()
+        .zip(old)
+        .enumerate()
+        .filter_map(|(mapping, (new, old))| match new {
+            Some(new) if new != old => Some(FieldChange { mapping, old: old.clone(), new: new.clone() }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_differing_fields_are_planned() {
+        let new = [Some(Value::Text("a".into())), None, Some(Value::Null), Some(Value::Bool(true))];
+        let old = [Value::Text("a".into()), Value::Text("keep".into()), Value::Text("x".into()), Value::Bool(false)];
+        let changes = diff(&new, &old);
+        assert_eq!(changes.iter().map(|c| c.mapping).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(changes[0].new, Value::Null);
+        assert!(diff(&[None, None], &[Value::Null, Value::Null]).is_empty());
+    }
+}

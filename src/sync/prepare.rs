@@ -1,0 +1,183 @@
+//! Reading the report for a sync: resolve the columns, convert each mapped cell to its field's
+//! type, reject what cannot be sent (SPEC §5 step 3) and settle duplicate keys by
+//! `on_duplicate_key`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::config::{EmptyCells, Integration, OnDuplicateKey};
+use crate::error::Fail;
+use crate::report::{self, Report, Value};
+use crate::runlog::RunDir;
+
+use super::{Fields, RunOptions, key};
+
+/// A usable report row.
+#[derive(Debug)]
+pub struct Row {
+    pub line: u64,
+    /// The key as written, trimmed (what logs and CSVs show and what is sent in SOQL).
+    pub key: String,
+    /// The key as matched.
+    pub norm: String,
+    /// Per mapping: the value to write, or `None` to leave the field alone.
+    pub values: Vec<Option<Value>>,
+}
+
+/// The report, ready to match.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub rows: Vec<Row>,
+    /// Every data row of the report, whatever became of it.
+    pub rows_total: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+    /// Normalised key → index into `rows`.
+    pub index: HashMap<String, usize>,
+}
+
+/// Read the whole report. A report that cannot be used as a whole is a usage error (exit 2).
+pub fn read(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    path: &Path,
+    options: &RunOptions,
+    run: &mut RunDir,
+) -> anyhow::Result<Prepared> {
+    let usage = |message: String| Fail::usage(message);
+    let mut report = Report::open(path)
+        .map_err(|e| usage(format!("the report {} cannot be used: {e}", path.display())))?;
+    let columns = report.columns().clone();
+    let key_col = columns
+        .resolve(&integration.key.report)
+        .map_err(|e| usage(format!("the report {}: {e}", path.display())))?;
+    let mut value_cols = Vec::with_capacity(integration.fields.len());
+    for m in &integration.fields {
+        value_cols.push(
+            columns
+                .resolve(&m.report)
+                .map_err(|e| usage(format!("the report {}: {e}", path.display())))?,
+        );
+    }
+    let case_sensitive = integration.options.key_case_sensitive;
+    let only: Vec<String> = options.only.iter().map(|k| key::normalise(k, case_sensitive)).collect();
+
+    let mut prepared = Prepared::default();
+    // Lines of every row per key, to settle duplicates after the whole report is read.
+    let mut seen: HashMap<String, Vec<(u64, Option<Row>)>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for item in report.by_ref() {
+        let row = match item {
+            Ok(row) => row,
+            Err(rejected) => {
+                prepared.rows_total += 1;
+                prepared.rejected += 1;
+                let key = rejected.cells.as_ref().and_then(|c| c.get(key_col)).map_or("", |k| k.trim());
+                run.rejected(rejected.line, key, &rejected.reason)?;
+                continue;
+            }
+        };
+        let raw_key = row.cells.get(key_col).map_or("", |k| k.trim());
+        let norm = key::normalise(raw_key, case_sensitive);
+        if !only.is_empty() && !only.contains(&norm) {
+            continue;
+        }
+        prepared.rows_total += 1;
+        if norm.is_empty() {
+            prepared.rejected += 1;
+            run.rejected(row.line, "", &format!("the key column {:?} is empty", integration.key.report))?;
+            continue;
+        }
+        let converted = convert_row(integration, fields, &value_cols, &row.cells);
+        let entry = match converted {
+            Ok(values) => Some(Row { line: row.line, key: raw_key.to_owned(), norm: norm.clone(), values }),
+            Err(reason) => {
+                prepared.rejected += 1;
+                run.rejected(row.line, raw_key, &reason)?;
+                None
+            }
+        };
+        let lines = seen.entry(norm.clone()).or_default();
+        if lines.is_empty() {
+            order.push(norm);
+        }
+        lines.push((row.line, entry));
+    }
+    report
+        .finish()
+        .map_err(|e| anyhow::anyhow!("reading the report {} failed: {e}", path.display()))?;
+
+    for norm in order {
+        let Some(mut rows) = seen.remove(&norm) else { continue };
+        if rows.len() == 1 {
+            if let Some(row) = rows.pop().and_then(|(_, r)| r) {
+                prepared.index.insert(norm, prepared.rows.len());
+                prepared.rows.push(row);
+            }
+            continue;
+        }
+        let lines: Vec<String> = rows.iter().map(|(l, _)| l.to_string()).collect();
+        let lines = lines.join(", ");
+        match integration.options.on_duplicate_key {
+            OnDuplicateKey::Reject => {
+                for (line, row) in rows {
+                    // A row rejected for its own reason was counted already.
+                    if let Some(row) = row {
+                        prepared.rejected += 1;
+                        run.rejected(line, &row.key, &format!("duplicate key (lines {lines}; on_duplicate_key = \"reject\")"))?;
+                    }
+                }
+            }
+            OnDuplicateKey::First | OnDuplicateKey::Last => {
+                let policy = if integration.options.on_duplicate_key == OnDuplicateKey::First { "first" } else { "last" };
+                let winner = if policy == "first" { 0 } else { rows.len() - 1 };
+                for (i, (line, row)) in rows.into_iter().enumerate() {
+                    let Some(row) = row else { continue };
+                    if i == winner {
+                        prepared.index.insert(norm.clone(), prepared.rows.len());
+                        prepared.rows.push(row);
+                    } else {
+                        prepared.skipped += 1;
+                        run.skipped(line, &row.key, &format!("duplicate key (lines {lines}; on_duplicate_key = \"{policy}\")"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(prepared)
+}
+
+/// Convert a row's mapped cells, or say why it cannot be sent.
+fn convert_row(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    cols: &[usize],
+    cells: &[String],
+) -> Result<Vec<Option<Value>>, String> {
+    let mut values = Vec::with_capacity(cols.len());
+    for ((mapping, field), col) in integration.fields.iter().zip(&fields.mapped).zip(cols) {
+        let cell = cells.get(*col).map_or("", |c| c.trim());
+        if cell.is_empty() {
+            values.push(match integration.options.empty_cells {
+                EmptyCells::Skip => None,
+                EmptyCells::Clear if field.nillable || field.field_type == crate::salesforce::describe::FieldType::Boolean => {
+                    // A checkbox cannot be null; clearing it means false (Salesforce's own reading).
+                    Some(if field.field_type == crate::salesforce::describe::FieldType::Boolean {
+                        Value::Bool(false)
+                    } else {
+                        Value::Null
+                    })
+                }
+                EmptyCells::Clear => {
+                    return Err(format!("column {:?} is empty and {} cannot be cleared (it is required)", mapping.report, field.name));
+                }
+            });
+            continue;
+        }
+        match report::convert(cell, field, mapping.format.as_deref()) {
+            Ok(v) => values.push(Some(v)),
+            Err(e) => return Err(format!("column {:?} → {}: {e}", mapping.report, field.name)),
+        }
+    }
+    Ok(values)
+}
