@@ -11,6 +11,9 @@ pub mod reader;
 mod tokenizer;
 pub mod value;
 
+#[cfg(test)]
+mod properties;
+
 pub use convert::{ConvertError, convert};
 pub use decimal::{Decimal, DecimalError};
 pub use locate::{LocateError, locate};

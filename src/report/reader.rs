@@ -500,7 +500,7 @@ fn scan_header<R: io::BufRead>(source: &mut R) -> Result<(Vec<u8>, u64, u8), Rep
 }
 
 /// Line ends within `bytes`, counted as the tokenizer does.
-fn count_lines(bytes: &[u8]) -> u64 {
+pub(crate) fn count_lines(bytes: &[u8]) -> u64 {
     let mut lines = 0;
     let mut previous_cr = false;
     for &byte in bytes {
