@@ -406,6 +406,58 @@ fn date(cell: &str, format: Option<&str>) -> Result<Value, ConvertError> {
     Ok(Value::Date(date))
 }
 
+/// Checks a mapping's `format` for a date or datetime field, for `validate`: it must be valid
+/// strftime and read back a whole date (a format without the year, say, can never parse one).
+/// Formatting a sample and converting it back proves both without trusting a list of specifiers.
+pub fn check_format(format: &str, field_type: FieldType) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+
+    if !matches!(field_type, FieldType::Date | FieldType::Datetime) {
+        return Err(format!(
+            "a format applies to date and datetime fields, not to a {} field",
+            field_type.as_str()
+        ));
+    }
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!("{format:?} is not a valid strftime format"));
+    }
+    let sample = NaiveDate::from_ymd_opt(2024, 11, 23)
+        .and_then(|d| d.and_hms_opt(17, 45, 31))
+        .map(|n| n.and_utc().fixed_offset())
+        .ok_or_else(|| "internal: sample date".to_owned())?;
+    let mut text = String::new();
+    // `write!` reports a specifier the value cannot fill instead of panicking as `to_string` would.
+    if write!(text, "{}", sample.format(format)).is_err() {
+        return Err(format!("{format:?} is not a valid strftime format"));
+    }
+    let date = sample.date_naive();
+    let accepted = match (field_type, date_or_datetime(&text, field_type, format)) {
+        (FieldType::Date, Ok(Value::Date(d))) => d == date,
+        // A datetime format may leave the time out (midnight UTC) but must keep the whole date.
+        (_, Ok(Value::DateTime(dt))) => dt.date_naive() == date,
+        _ => false,
+    };
+    if accepted {
+        Ok(())
+    } else {
+        Err(format!(
+            "{format:?} cannot read a whole date back (it writes 2024-11-23 17:45:31 as {text:?})"
+        ))
+    }
+}
+
+fn date_or_datetime(
+    text: &str,
+    field_type: FieldType,
+    format: &str,
+) -> Result<Value, ConvertError> {
+    if field_type == FieldType::Date {
+        date(text.trim(), Some(format))
+    } else {
+        datetime(text.trim(), Some(format))
+    }
+}
+
 /// Salesforce stores datetimes at millisecond precision (research §7.2).
 fn truncate_to_millis(dt: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = dt.nanosecond();
@@ -859,6 +911,28 @@ mod tests {
             convert("2024-03-23T08:00:00Z", &f, Some("%m/%d/%Y")),
             Err(ConvertError::InvalidDateTime { .. })
         ));
+    }
+
+    #[test]
+    fn checks_formats_for_validate() {
+        for good in ["%d/%m/%Y", "%m/%d/%Y", "%b %d, %Y", "%Y-%m-%d"] {
+            assert_eq!(check_format(good, FieldType::Date), Ok(()), "{good}");
+            assert_eq!(check_format(good, FieldType::Datetime), Ok(()), "{good}");
+        }
+        for good in [
+            "%d/%m/%Y %H:%M",
+            "%d.%m.%Y %H:%M:%S %z",
+            "%Y-%m-%dT%H:%M:%S%.3fZ",
+        ] {
+            assert_eq!(check_format(good, FieldType::Datetime), Ok(()), "{good}");
+        }
+        for bad in ["%d/%m", "%Q", "%", "hello", "%H:%M", "%m/%Y"] {
+            assert!(check_format(bad, FieldType::Date).is_err(), "{bad}");
+            assert!(check_format(bad, FieldType::Datetime).is_err(), "{bad}");
+        }
+        let e = check_format("%d/%m", FieldType::Date).unwrap_err();
+        assert!(e.contains("\"23/11\""), "{e}");
+        assert!(check_format("%Y-%m-%d", FieldType::String).is_err());
     }
 
     #[test]

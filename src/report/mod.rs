@@ -14,7 +14,7 @@ pub mod value;
 #[cfg(test)]
 mod properties;
 
-pub use convert::{ConvertError, convert};
+pub use convert::{ConvertError, check_format, convert};
 pub use decimal::{Decimal, DecimalError};
 pub use locate::{LocateError, locate};
 pub use reader::{ColumnError, Header, Rejected, Report, ReportError, Row, read_header};

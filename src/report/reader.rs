@@ -752,6 +752,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unclosed_quote_over_a_huge_tail_is_one_bounded_rejection() {
+        // `k,v\n1,ok\n2,"` then 20 MB that never close the quote.
+        let tail = io::repeat(b'x').take(20 * 1024 * 1024);
+        let mut report = Report::from_reader(b"k,v\n1,ok\n2,\"".as_slice().chain(tail)).unwrap();
+        assert_eq!(report.next(), Some(row(2, &["1", "ok"])));
+        let rejected = report.next().unwrap().unwrap_err();
+        assert_eq!(rejected.line, 3);
+        assert!(
+            rejected.reason.contains("never closed"),
+            "{}",
+            rejected.reason
+        );
+        assert_eq!(report.next(), None);
+        report.finish().unwrap();
+    }
+
+    #[test]
     fn a_wide_row_is_bounded() {
         let mut input = b"k,v\n".to_vec();
         input.extend(std::iter::repeat_n(b',', 100_000));
