@@ -25,8 +25,20 @@ pub fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus> {
         for name in &args.integrations {
             if !config.integrations.contains_key(name) {
                 let hint = did_you_mean(name, config.integrations.keys().map(String::as_str))
-                    .unwrap_or_else(|| format!("integrations: {}", config.integrations.keys().cloned().collect::<Vec<_>>().join(", ")));
-                return Err(Fail::usage(format!("no integration named `{name}`")).hint(hint).into());
+                    .unwrap_or_else(|| {
+                        format!(
+                            "integrations: {}",
+                            config
+                                .integrations
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
+                return Err(Fail::usage(format!("no integration named `{name}`"))
+                    .hint(hint)
+                    .into());
             }
         }
         args.integrations.clone()
@@ -37,12 +49,15 @@ pub fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut printer = ctx.printer.clone();
     printer.quiet |= args.quiet;
     let state_dir = ctx.state_dir()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut worst = ExitStatus::Success;
     let mut records = Vec::new();
     for name in &names {
         let integration = &config.integrations[name];
-        let (status, record) = runtime.block_on(run_one(&config, integration, args, &state_dir, &printer));
+        let (status, record) =
+            runtime.block_on(run_one(&config, integration, args, &state_dir, &printer));
         worst = worst.worst(status);
         records.extend(record);
     }
@@ -64,7 +79,10 @@ async fn run_one(
     state_dir: &std::path::Path,
     printer: &Printer,
 ) -> (ExitStatus, Option<RunRecord>) {
-    let env_name = args.env.clone().unwrap_or_else(|| integration.environment.clone());
+    let env_name = args
+        .env
+        .clone()
+        .unwrap_or_else(|| integration.environment.clone());
     let fail = |e: anyhow::Error| {
         crate::error::report(&e, printer.color_stderr);
         (crate::error::status_of(&e), None)
@@ -78,7 +96,11 @@ async fn run_one(
     let dir = runlog::integration_dir(state_dir, &integration.name);
     let _lock = match Lock::acquire(&dir, &integration.name, args.wait) {
         Ok(lock) => lock,
-        Err(e) => return fail(anyhow::Error::new(Fail::failed(e.to_string()).hint("wait for it, or pass --wait"))),
+        Err(e) => {
+            return fail(anyhow::Error::new(
+                Fail::failed(e.to_string()).hint("wait for it, or pass --wait"),
+            ));
+        }
     };
     let start = Start {
         integration: &integration.name,
@@ -121,7 +143,13 @@ async fn run_one(
             crate::error::report(&e, printer.color_stderr);
             // Rows never reached by a run that stopped early are aborted.
             let c = &mut run.record.counts;
-            let accounted = c.rejected + c.skipped + c.unmatched + c.unchanged + c.updated + c.failed + c.aborted;
+            let accounted = c.rejected
+                + c.skipped
+                + c.unmatched
+                + c.unchanged
+                + c.updated
+                + c.failed
+                + c.aborted;
             c.aborted += c.rows.saturating_sub(accounted);
             (Status::Failed, exit, Some(format!("{e:#}")))
         }
@@ -159,15 +187,29 @@ async fn sync_one(
         .await
         .map_err(|e| describe_error(e, &integration.object))?;
     let fields = check_fields(integration, &describe)?;
-    let options = RunOptions { dry_run: args.dry_run, only: args.only.clone() };
-    sync::run(integration, &describe, &fields, &report_path, &client, run, &options, printer).await
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        only: args.only.clone(),
+    };
+    sync::run(
+        integration,
+        &fields,
+        &report_path,
+        &client,
+        run,
+        &options,
+        printer,
+    )
+    .await
 }
 
 fn describe_error(e: crate::salesforce::error::SfError, object: &str) -> anyhow::Error {
     match e.error_code() {
-        Some("NOT_FOUND" | "INVALID_TYPE") => Fail::usage(format!("the object `{object}` does not exist in this org (or the user cannot see it)"))
-            .hint("check the object's API name with `walkme-sf describe`")
-            .into(),
+        Some("NOT_FOUND" | "INVALID_TYPE") => Fail::usage(format!(
+            "the object `{object}` does not exist in this org (or the user cannot see it)"
+        ))
+        .hint("check the object's API name with `walkme-sf describe`")
+        .into(),
         _ => anyhow::Error::new(e).context(format!("cannot describe {object}")),
     }
 }
@@ -177,15 +219,27 @@ fn check_fields<'a>(integration: &Integration, describe: &'a ObjectDescribe) -> 
     let mut problems = Vec::new();
     let key = describe.field(&integration.key.salesforce);
     match key {
-        None => problems.push(format!("the key field `{}` does not exist on {}", integration.key.salesforce, describe.name)),
-        Some(f) if !f.filterable => problems.push(format!("the key field `{}` cannot be used in a query (not filterable)", f.name)),
+        None => problems.push(format!(
+            "the key field `{}` does not exist on {}",
+            integration.key.salesforce, describe.name
+        )),
+        Some(f) if !f.filterable => problems.push(format!(
+            "the key field `{}` cannot be used in a query (not filterable)",
+            f.name
+        )),
         Some(_) => {}
     }
     let mut mapped = Vec::new();
     for m in &integration.fields {
         match describe.field(&m.salesforce) {
-            None => problems.push(format!("the field `{}` does not exist on {}", m.salesforce, describe.name)),
-            Some(f) if !f.updateable || f.calculated => problems.push(format!("the field `{}` of {} cannot be written", f.name, describe.name)),
+            None => problems.push(format!(
+                "the field `{}` does not exist on {}",
+                m.salesforce, describe.name
+            )),
+            Some(f) if !f.updateable || f.calculated => problems.push(format!(
+                "the field `{}` of {} cannot be written",
+                f.name, describe.name
+            )),
             Some(f) => mapped.push(f),
         }
     }
@@ -195,14 +249,21 @@ fn check_fields<'a>(integration: &Integration, describe: &'a ObjectDescribe) -> 
     let skip_converted = describe.name.eq_ignore_ascii_case("Lead")
         && integration.options.converted_leads == config::ConvertedLeads::Skip
         && describe.field("IsConverted").is_some();
-    Ok(Fields { key: key.expect("checked"), mapped, skip_converted })
+    Ok(Fields {
+        key: key.expect("checked"),
+        mapped,
+        skip_converted,
+    })
 }
 
 /// The report file: the newest match of the path, or the URL downloaded into the run directory.
 async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBuf> {
     match &integration.report.location {
-        ReportLocation::Path(pattern) => crate::report::locate(pattern)
-            .map_err(|e| Fail::usage(e.to_string()).hint("export the report there, or fix `report.path`").into()),
+        ReportLocation::Path(pattern) => crate::report::locate(pattern).map_err(|e| {
+            Fail::usage(e.to_string())
+                .hint("export the report there, or fix `report.path`")
+                .into()
+        }),
         ReportLocation::Url(url) => {
             let http = crate::auth::http::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
             let response = http
@@ -211,7 +272,10 @@ async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBu
                 .await
                 .and_then(reqwest::Response::error_for_status)
                 .map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
-            let bytes = response.bytes().await.map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
             let path = run.path().join("report.csv");
             std::fs::write(&path, &bytes)?;
             Ok(path)
@@ -237,5 +301,10 @@ fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path, error: Opti
     if let Some(error) = error {
         printer.status(&format!("  error: {}", crate::output::sanitize(error)));
     }
-    printer.status(&format!("  {} API calls; run {} in {}", r.api_calls, r.run_id, path.display()));
+    printer.status(&format!(
+        "  {} API calls; run {} in {}",
+        r.api_calls,
+        r.run_id,
+        path.display()
+    ));
 }

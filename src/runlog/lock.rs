@@ -17,16 +17,28 @@ pub enum LockError {
     #[error("integration `{integration}` is already running ({holder})")]
     Busy { integration: String, holder: String },
     #[error("cannot lock {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Lock {
     /// Take the lock of an integration; with `wait`, block until it is free.
     pub fn acquire(dir: &Path, integration: &str, wait: bool) -> Result<Self, LockError> {
         let path = dir.join(".lock");
-        let io = |source| LockError::Io { path: path.display().to_string(), source };
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) if wait => file.lock().map_err(io)?,
@@ -34,8 +46,15 @@ impl Lock {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                let holder = if holder.is_empty() { "holder unknown".to_owned() } else { holder.to_owned() };
-                return Err(LockError::Busy { integration: integration.to_owned(), holder });
+                let holder = if holder.is_empty() {
+                    "holder unknown".to_owned()
+                } else {
+                    holder.to_owned()
+                };
+                return Err(LockError::Busy {
+                    integration: integration.to_owned(),
+                    holder,
+                });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
@@ -65,7 +84,10 @@ mod tests {
         let first = Lock::acquire(dir.path(), "a", false).unwrap();
         let err = Lock::acquire(dir.path(), "a", false).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("integration `a` is already running (pid "), "{text}");
+        assert!(
+            text.starts_with("integration `a` is already running (pid "),
+            "{text}"
+        );
         drop(first);
         Lock::acquire(dir.path(), "a", false).unwrap();
     }

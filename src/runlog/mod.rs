@@ -29,13 +29,19 @@ pub fn list(state_dir: &Path, integration: Option<&str>) -> std::io::Result<Vec<
     let integrations: Vec<PathBuf> = match integration {
         Some(name) => vec![runs.join(name)],
         None => match std::fs::read_dir(&runs) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         },
     };
     for dir in integrations {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.filter_map(Result::ok) {
             if let Ok(record) = RunRecord::read(&entry.path().join("run.json")) {
                 out.push(record);
@@ -43,7 +49,11 @@ pub fn list(state_dir: &Path, integration: Option<&str>) -> std::io::Result<Vec<
         }
     }
     // Run ids start with their UTC start time, so they sort by time.
-    out.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.run_id.cmp(&a.run_id)));
+    out.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| b.run_id.cmp(&a.run_id))
+    });
     Ok(out)
 }
 

@@ -41,7 +41,13 @@ impl Counts {
     /// Whether every row is accounted for exactly once.
     #[must_use]
     pub fn balanced(&self) -> bool {
-        self.rejected + self.skipped + self.unmatched + self.unchanged + self.updated + self.failed + self.aborted
+        self.rejected
+            + self.skipped
+            + self.unmatched
+            + self.unchanged
+            + self.updated
+            + self.failed
+            + self.aborted
             == self.rows
     }
 }

@@ -28,7 +28,9 @@ pub struct RunDir {
 
 impl std::fmt::Debug for RunDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunDir").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("RunDir")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +50,10 @@ impl RunDir {
         let started = Utc::now();
         let run_id = format!(
             "{}-{:04x}",
-            started.format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', ""),
+            started
+                .format("%Y%m%dT%H%M%S%.3fZ")
+                .to_string()
+                .replace('.', ""),
             rand::random::<u16>()
         );
         let path = integration_dir.join(&run_id);
@@ -65,7 +70,10 @@ impl RunDir {
             run_id,
             integration: start.integration.to_owned(),
             environment: start.environment.to_owned(),
-            report: ReportRef { name: start.report_name.to_owned(), file: String::new() },
+            report: ReportRef {
+                name: start.report_name.to_owned(),
+                file: String::new(),
+            },
             object: start.object.to_owned(),
             started_at: rfc3339(started),
             finished_at: None,
@@ -82,7 +90,10 @@ impl RunDir {
             rejected: csv("rejected.csv", &["line", "key", "reason"])?,
             skipped: csv("skipped.csv", &["line", "key", "reason"])?,
             unmatched: csv("unmatched.csv", &["line", "key"])?,
-            failed: csv("failed.csv", &["id", "key", "status_code", "message", "fields"])?,
+            failed: csv(
+                "failed.csv",
+                &["id", "key", "status_code", "message", "fields"],
+            )?,
             changes: csv("changes.csv", &["id", "key", "field", "old", "new"])?,
             log: BufWriter::new(File::create(path.join("log.txt"))?),
             path,
@@ -110,34 +121,57 @@ impl RunDir {
     }
 
     pub fn rejected(&mut self, line: u64, key: &str, reason: &str) -> std::io::Result<()> {
-        self.rejected.write_record([line.to_string().as_str(), key, reason])?;
+        self.rejected
+            .write_record([line.to_string().as_str(), key, reason])?;
         Ok(())
     }
 
     pub fn skipped(&mut self, line: u64, key: &str, reason: &str) -> std::io::Result<()> {
-        self.skipped.write_record([line.to_string().as_str(), key, reason])?;
+        self.skipped
+            .write_record([line.to_string().as_str(), key, reason])?;
         Ok(())
     }
 
     pub fn unmatched(&mut self, line: u64, key: &str) -> std::io::Result<()> {
-        self.unmatched.write_record([line.to_string().as_str(), key])?;
+        self.unmatched
+            .write_record([line.to_string().as_str(), key])?;
         Ok(())
     }
 
-    pub fn failed(&mut self, id: &str, key: &str, code: &str, message: &str, fields: &str) -> std::io::Result<()> {
+    pub fn failed(
+        &mut self,
+        id: &str,
+        key: &str,
+        code: &str,
+        message: &str,
+        fields: &str,
+    ) -> std::io::Result<()> {
         self.failed.write_record([id, key, code, message, fields])?;
         Ok(())
     }
 
     /// One field Salesforce accepted (or, in a dry run, would be sent).
-    pub fn change(&mut self, id: &str, key: &str, field: &str, old: &str, new: &str) -> std::io::Result<()> {
+    pub fn change(
+        &mut self,
+        id: &str,
+        key: &str,
+        field: &str,
+        old: &str,
+        new: &str,
+    ) -> std::io::Result<()> {
         self.changes.write_record([id, key, field, old, new])?;
         Ok(())
     }
 
     /// Flush the CSVs and the log (after each write batch, so a kill loses little).
     pub fn flush(&mut self) -> std::io::Result<()> {
-        for w in [&mut self.rejected, &mut self.skipped, &mut self.unmatched, &mut self.failed, &mut self.changes] {
+        for w in [
+            &mut self.rejected,
+            &mut self.skipped,
+            &mut self.unmatched,
+            &mut self.failed,
+            &mut self.changes,
+        ] {
             w.flush()?;
         }
         self.log.flush()
@@ -149,7 +183,8 @@ impl RunDir {
         self.record.status = status;
         self.record.error = error;
         self.record.finished_at = Some(rfc3339(finished));
-        self.record.duration_ms = Some(u64::try_from((finished - self.started).num_milliseconds()).unwrap_or(0));
+        self.record.duration_ms =
+            Some(u64::try_from((finished - self.started).num_milliseconds()).unwrap_or(0));
         self.flush()?;
         self.write_record()?;
         Ok(self.record)
@@ -159,7 +194,8 @@ impl RunDir {
         let mut tmp = tempfile::NamedTempFile::new_in(&self.path)?;
         serde_json::to_writer_pretty(&mut tmp, &self.record)?;
         tmp.write_all(b"\n")?;
-        tmp.persist(self.path.join("run.json")).map_err(|e| e.error)?;
+        tmp.persist(self.path.join("run.json"))
+            .map_err(|e| e.error)?;
         Ok(())
     }
 }
@@ -172,7 +208,10 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
     }
     #[cfg(not(unix))]
@@ -189,9 +228,23 @@ mod tests {
     fn a_run_dir_has_every_file_and_an_honest_record_from_the_start() {
         let state = tempfile::tempdir().unwrap();
         let dir = state.path().join("runs/a");
-        let start = Start { integration: "a", environment: "sandbox", object: "Lead", report_name: "R", dry_run: false };
+        let start = Start {
+            integration: "a",
+            environment: "sandbox",
+            object: "Lead",
+            report_name: "R",
+            dry_run: false,
+        };
         let mut run = RunDir::create(&dir, &start).unwrap();
-        for f in ["run.json", "rejected.csv", "skipped.csv", "unmatched.csv", "failed.csv", "changes.csv", "log.txt"] {
+        for f in [
+            "run.json",
+            "rejected.csv",
+            "skipped.csv",
+            "unmatched.csv",
+            "failed.csv",
+            "changes.csv",
+            "log.txt",
+        ] {
             assert!(run.path().join(f).is_file(), "{f}");
         }
         let early = RunRecord::read(&run.path().join("run.json")).unwrap();
@@ -203,12 +256,18 @@ mod tests {
         let path = run.path().to_path_buf();
         let record = run.finish(Status::Completed, None).unwrap();
         assert_eq!(RunRecord::read(&path.join("run.json")).unwrap(), record);
-        assert_eq!(std::fs::read_to_string(path.join("unmatched.csv")).unwrap(), "line,key\n3,x@example.com\n");
+        assert_eq!(
+            std::fs::read_to_string(path.join("unmatched.csv")).unwrap(),
+            "line,key\n3,x@example.com\n"
+        );
         assert_eq!(crate::runlog::list(state.path(), None).unwrap().len(), 1);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
         }
     }
 }

@@ -33,7 +33,11 @@ const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordResult {
     Updated,
-    Failed { code: String, message: String, fields: Vec<String> },
+    Failed {
+        code: String,
+        message: String,
+        fields: Vec<String>,
+    },
     /// Not written: the run stopped, or Salesforce refused the whole request.
     Aborted,
 }
@@ -60,17 +64,28 @@ pub async fn write(
         WriteApi::Auto => changes.len() > BULK_THRESHOLD,
     };
     if changes.is_empty() {
-        return Outcome { results: Vec::new(), stop: None };
+        return Outcome {
+            results: Vec::new(),
+            stop: None,
+        };
     }
     run.log(&format!(
         "writing {} records with {}",
         changes.len(),
-        if bulk { "Bulk API 2.0" } else { "sObject Collections" }
+        if bulk {
+            "Bulk API 2.0"
+        } else {
+            "sObject Collections"
+        }
     ));
     printer.status(&format!(
         "  writing {} records ({})",
         changes.len(),
-        if bulk { "Bulk API 2.0" } else { "sObject Collections" }
+        if bulk {
+            "Bulk API 2.0"
+        } else {
+            "sObject Collections"
+        }
     ));
     let mut results = vec![RecordResult::Aborted; changes.len()];
     let all: Vec<usize> = (0..changes.len()).collect();
@@ -92,18 +107,35 @@ pub async fn write(
     while !todo.is_empty() && stop.is_none() {
         if attempt > 0 {
             let wait = Duration::from_millis(250 * (1 << attempt.min(5)));
-            run.log(&format!("retrying {} locked records in {} ms", todo.len(), wait.as_millis()));
+            run.log(&format!(
+                "retrying {} locked records in {} ms",
+                todo.len(),
+                wait.as_millis()
+            ));
             tokio::time::sleep(wait).await;
         }
         attempt += 1;
-        let (locked, error) = write_collections(integration, fields, changes, &todo, client, &mut results, attempt >= LOCK_ATTEMPTS).await;
+        let (locked, error) = write_collections(
+            integration,
+            fields,
+            changes,
+            &todo,
+            client,
+            &mut results,
+            attempt >= LOCK_ATTEMPTS,
+        )
+        .await;
         stop = error;
         todo = locked;
     }
     Outcome { results, stop }
 }
 
-fn record_json(integration: &Integration, fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> {
+fn record_json(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    change: &RecordChange,
+) -> Map<String, Json> {
     let mut map = Map::new();
     map.insert("Id".to_owned(), Json::String(change.id.clone()));
     for c in &change.changes {
@@ -127,8 +159,10 @@ async fn write_collections(
     let batches: Vec<Vec<usize>> = todo.chunks(MAX_RECORDS).map(<[usize]>::to_vec).collect();
     let object = integration.object.as_str();
     let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
-        let records: Vec<Map<String, Json>> =
-            batch.iter().map(|&i| record_json(integration, fields, &changes[i])).collect();
+        let records: Vec<Map<String, Json>> = batch
+            .iter()
+            .map(|&i| record_json(integration, fields, &changes[i]))
+            .collect();
         async move { (batch, client.update(object, records).await) }
     }))
     .buffer_unordered(IN_FLIGHT);
@@ -150,7 +184,12 @@ async fn write_collections(
                     }
                     results[i] = RecordResult::Failed {
                         code,
-                        message: save.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "),
+                        message: save
+                            .errors
+                            .iter()
+                            .map(|e| e.message.clone())
+                            .collect::<Vec<_>>()
+                            .join("; "),
                         fields: save.errors.iter().flat_map(|e| e.fields.clone()).collect(),
                     };
                 }
@@ -180,26 +219,40 @@ async fn write_bulk(
     results: &mut [RecordResult],
 ) -> Result<Vec<usize>, SfError> {
     const MAX_UPLOAD: usize = 100_000_000;
-    let mut columns: Vec<usize> = todo.iter().flat_map(|&i| changes[i].changes.iter().map(|c| c.mapping)).collect();
+    let mut columns: Vec<usize> = todo
+        .iter()
+        .flat_map(|&i| changes[i].changes.iter().map(|c| c.mapping))
+        .collect();
     columns.sort_unstable();
     columns.dedup();
     let header = {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut names = vec!["Id".to_owned()];
         names.extend(columns.iter().map(|&m| fields.mapped[m].name.clone()));
-        w.write_record(&names).map_err(|e| SfError::Invalid(e.to_string()))?;
-        w.into_inner().map_err(|e| SfError::Invalid(e.to_string()))?
+        w.write_record(&names)
+            .map_err(|e| SfError::Invalid(e.to_string()))?;
+        w.into_inner()
+            .map_err(|e| SfError::Invalid(e.to_string()))?
     };
     let mut jobs: Vec<(Vec<u8>, Vec<usize>)> = vec![(header.clone(), Vec::new())];
     for &i in todo {
         let change = &changes[i];
         let mut cells = vec![change.id.clone()];
         for &m in &columns {
-            cells.push(change.changes.iter().find(|c| c.mapping == m).map_or_else(String::new, |c| c.new.to_bulk_csv().into_owned()));
+            cells.push(
+                change
+                    .changes
+                    .iter()
+                    .find(|c| c.mapping == m)
+                    .map_or_else(String::new, |c| c.new.to_bulk_csv().into_owned()),
+            );
         }
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&cells).map_err(|e| SfError::Invalid(e.to_string()))?;
-        let line = w.into_inner().map_err(|e| SfError::Invalid(e.to_string()))?;
+        w.write_record(&cells)
+            .map_err(|e| SfError::Invalid(e.to_string()))?;
+        let line = w
+            .into_inner()
+            .map_err(|e| SfError::Invalid(e.to_string()))?;
         let last = jobs.last_mut().expect("one job");
         if last.0.len() + line.len() > MAX_UPLOAD && !last.1.is_empty() {
             jobs.push((header.clone(), Vec::new()));
@@ -209,9 +262,12 @@ async fn write_bulk(
         last.1.push(i);
     }
     let mut locked = Vec::new();
-    let by_id: std::collections::HashMap<&str, usize> = todo.iter().map(|&i| (changes[i].id.as_str(), i)).collect();
+    let by_id: std::collections::HashMap<&str, usize> =
+        todo.iter().map(|&i| (changes[i].id.as_str(), i)).collect();
     for (body, members) in jobs {
-        let job = client.create_ingest_job(&integration.object, IngestOperation::Update, None).await?;
+        let job = client
+            .create_ingest_job(&integration.object, IngestOperation::Update, None)
+            .await?;
         let csv = String::from_utf8(body).map_err(|e| SfError::Invalid(e.to_string()))?;
         if let Err(e) = client.upload_job_data(&job.id, csv).await {
             let _ = client.abort_ingest_job(&job.id).await;
@@ -226,7 +282,10 @@ async fn write_bulk(
                 "Bulk API job {} ended {:?}{}",
                 job.id,
                 info.state,
-                info.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                info.error_message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
             )));
         }
         collect_bulk(client, &job.id, &by_id, results, &mut locked).await?;
@@ -242,7 +301,9 @@ async fn collect_bulk(
     results: &mut [RecordResult],
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {
-    let ok = client.ingest_results_table(job_id, ResultSet::Successful).await?;
+    let ok = client
+        .ingest_results_table(job_id, ResultSet::Successful)
+        .await?;
     if let Some(col) = ok.column("sf__Id") {
         for row in &ok.rows {
             if let Some(&i) = row.get(col).and_then(|id| by_id.get(id.as_str())) {
@@ -250,7 +311,9 @@ async fn collect_bulk(
             }
         }
     }
-    let failed = client.ingest_results_table(job_id, ResultSet::Failed).await?;
+    let failed = client
+        .ingest_results_table(job_id, ResultSet::Failed)
+        .await?;
     let id_col = failed.column("Id");
     let sf_id = failed.column("sf__Id");
     let err_col = failed.column("sf__Error");
@@ -259,7 +322,9 @@ async fn collect_bulk(
             .and_then(|c| row.get(c))
             .filter(|s| !s.is_empty())
             .or_else(|| id_col.and_then(|c| row.get(c)));
-        let Some(&i) = id.and_then(|id| by_id.get(id.as_str())) else { continue };
+        let Some(&i) = id.and_then(|id| by_id.get(id.as_str())) else {
+            continue;
+        };
         let error = err_col.and_then(|c| row.get(c)).map_or("", String::as_str);
         let (code, rest) = split_bulk_error(error);
         if code == "UNABLE_TO_LOCK_ROW" {
@@ -270,7 +335,13 @@ async fn collect_bulk(
         results[i] = RecordResult::Failed {
             code: code.to_owned(),
             message: message.to_owned(),
-            fields: fields.trim_end_matches("--").split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+            fields: fields
+                .trim_end_matches("--")
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
     }
     Ok(())

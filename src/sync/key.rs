@@ -6,7 +6,11 @@
 #[must_use]
 pub fn normalise(raw: &str, case_sensitive: bool) -> String {
     let trimmed = raw.trim();
-    if case_sensitive { trimmed.to_owned() } else { fold(trimmed) }
+    if case_sensitive {
+        trimmed.to_owned()
+    } else {
+        fold(trimmed)
+    }
 }
 
 /// Unicode case folding, close enough to Salesforce's: lowercase, then the few characters whose
@@ -16,7 +20,10 @@ fn fold(text: &str) -> String {
     if lower.is_ascii() {
         return lower;
     }
-    lower.replace('ß', "ss").replace('ς', "σ").replace("i\u{307}", "i")
+    lower
+        .replace('ß', "ss")
+        .replace('ς', "σ")
+        .replace("i\u{307}", "i")
 }
 
 #[cfg(test)]

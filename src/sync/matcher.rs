@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use crate::config::Integration;
 use crate::report::Value;
 use crate::salesforce::client::Client;
-use crate::salesforce::describe::ObjectDescribe;
 use crate::salesforce::error::SfError;
 use crate::salesforce::soql;
 
@@ -45,11 +44,18 @@ fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
     if fields.skip_converted {
         select.push("IsConverted".to_owned());
     }
-    format!("SELECT {} FROM {} WHERE {} IN (", select.join(", "), integration.object, fields.key.name)
+    format!(
+        "SELECT {} FROM {} WHERE {} IN (",
+        select.join(", "),
+        integration.object,
+        fields.key.name
+    )
 }
 
 fn encoded_len(text: &str) -> usize {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).map(str::len).sum()
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .map(str::len)
+        .sum()
 }
 
 /// Split keys into `IN` lists whose query fits [`MAX_ENCODED_SOQL`].
@@ -78,7 +84,6 @@ pub fn chunks(prefix: &str, keys: &[String]) -> Vec<Vec<String>> {
 /// Query every chunk and assign the records to the rows whose key they hold.
 pub async fn fetch(
     integration: &Integration,
-    _describe: &ObjectDescribe,
     fields: &Fields<'_>,
     prepared: &Prepared,
     client: &Client,
@@ -86,7 +91,12 @@ pub async fn fetch(
     let prefix = prefix(integration, fields);
     let keys: Vec<String> = {
         let mut seen = std::collections::HashSet::new();
-        prepared.rows.iter().filter(|r| seen.insert(r.key.clone())).map(|r| r.key.clone()).collect()
+        prepared
+            .rows
+            .iter()
+            .filter(|r| seen.insert(r.key.clone()))
+            .map(|r| r.key.clone())
+            .collect()
     };
     let mut pending: Vec<Vec<String>> = chunks(&prefix, &keys);
     let mut matched = Matched::default();
@@ -103,18 +113,33 @@ pub async fn fetch(
             match result {
                 Ok(records) => {
                     for record in records {
-                        let Some(id) = record.get("Id").and_then(|v| v.as_str()) else { continue };
+                        let Some(id) = record.get("Id").and_then(|v| v.as_str()) else {
+                            continue;
+                        };
                         let key_value = record
                             .iter()
                             .find(|(k, _)| k.eq_ignore_ascii_case(&fields.key.name))
                             .and_then(|(_, v)| v.as_str())
                             .unwrap_or("");
                         let norm = key::normalise(key_value, case_sensitive);
-                        let Some(&row) = prepared.index.get(&norm) else { continue };
+                        let Some(&row) = prepared.index.get(&norm) else {
+                            continue;
+                        };
                         let converted = fields.skip_converted
-                            && record.get("IsConverted").and_then(serde_json::Value::as_bool).unwrap_or(false);
-                        let values = fields.mapped.iter().map(|f| current_value(&record, f)).collect();
-                        matched.by_row.entry(row).or_default().push(Found { id: id.to_owned(), values, converted });
+                            && record
+                                .get("IsConverted")
+                                .and_then(serde_json::Value::as_bool)
+                                .unwrap_or(false);
+                        let values = fields
+                            .mapped
+                            .iter()
+                            .map(|f| current_value(&record, f))
+                            .collect();
+                        matched.by_row.entry(row).or_default().push(Found {
+                            id: id.to_owned(),
+                            values,
+                            converted,
+                        });
                     }
                 }
                 Err(e) if chunk.len() > 1 && too_long(&e) => {
@@ -138,8 +163,11 @@ fn too_long(e: &SfError) -> bool {
         {
             true
         }
-        _ => matches!(e.error_code(), Some("QUERY_TOO_COMPLICATED"))
-            || (e.error_code() == Some("MALFORMED_QUERY") && e.to_string().to_lowercase().contains("too long")),
+        _ => {
+            matches!(e.error_code(), Some("QUERY_TOO_COMPLICATED"))
+                || (e.error_code() == Some("MALFORMED_QUERY")
+                    && e.to_string().to_lowercase().contains("too long"))
+        }
     }
 }
 
@@ -149,20 +177,29 @@ mod tests {
 
     #[test]
     fn chunks_fit_the_limit_and_keep_every_key() {
-        let keys: Vec<String> = (0..3000).map(|i| format!("user.number{i}@example.com")).collect();
+        let keys: Vec<String> = (0..3000)
+            .map(|i| format!("user.number{i}@example.com"))
+            .collect();
         let prefix = "SELECT Id, Email FROM Lead WHERE Email IN (";
         let chunks = chunks(prefix, &keys);
         assert!(chunks.len() > 1);
         assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), keys.len());
         for c in &chunks {
             let soql = format!("{prefix}{})", c.join(","));
-            assert!(encoded_len(&soql) <= MAX_ENCODED_SOQL, "{}", encoded_len(&soql));
+            assert!(
+                encoded_len(&soql) <= MAX_ENCODED_SOQL,
+                "{}",
+                encoded_len(&soql)
+            );
         }
     }
 
     #[test]
     fn keys_are_escaped_literals() {
-        let keys = vec!["o'brien@example.com".to_owned(), "a\\b') OR Name LIKE ('%".to_owned()];
+        let keys = vec![
+            "o'brien@example.com".to_owned(),
+            "a\\b') OR Name LIKE ('%".to_owned(),
+        ];
         let chunks = chunks("SELECT Id FROM Lead WHERE Email IN (", &keys);
         assert_eq!(chunks[0][0], "'o\\'brien@example.com'");
         assert_eq!(chunks[0][1], "'a\\\\b\\') OR Name LIKE (\\'%'");

@@ -12,7 +12,7 @@ use crate::config::{Integration, MaxChanges};
 use crate::report::Value;
 use crate::runlog::RunDir;
 use crate::salesforce::client::Client;
-use crate::salesforce::describe::{Field, ObjectDescribe};
+use crate::salesforce::describe::Field;
 use crate::salesforce::error::SfError;
 
 pub use prepare::Prepared;
@@ -60,7 +60,6 @@ enum RowState {
 /// Run one integration's sync against an open run directory.
 pub async fn run(
     integration: &Integration,
-    describe: &ObjectDescribe,
     fields: &Fields<'_>,
     report_path: &std::path::Path,
     client: &Client,
@@ -87,7 +86,7 @@ pub async fn run(
     ));
 
     // 2. Match rows to records.
-    let matched = match matcher::fetch(integration, describe, fields, &prepared, client).await {
+    let matched = match matcher::fetch(integration, fields, &prepared, client).await {
         Ok(m) => m,
         Err(e) => {
             run.record.counts.aborted += prepared.rows.len() as u64;
@@ -108,16 +107,25 @@ pub async fn run(
         }
         if live.is_empty() {
             run.record.counts.skipped += 1;
-            run.skipped(row.line, &row.key, "matches only converted Leads (converted_leads = \"skip\")")?;
+            run.skipped(
+                row.line,
+                &row.key,
+                "matches only converted Leads (converted_leads = \"skip\")",
+            )?;
             states[i] = RowState::Counted;
             continue;
         }
-        if live.len() > 1 && integration.options.on_multiple_matches == crate::config::OnMultipleMatches::Skip {
+        if live.len() > 1
+            && integration.options.on_multiple_matches == crate::config::OnMultipleMatches::Skip
+        {
             run.record.counts.skipped += 1;
             run.skipped(
                 row.line,
                 &row.key,
-                &format!("matches {} records (on_multiple_matches = \"skip\")", live.len()),
+                &format!(
+                    "matches {} records (on_multiple_matches = \"skip\")",
+                    live.len()
+                ),
             )?;
             states[i] = RowState::Counted;
             continue;
@@ -127,7 +135,11 @@ pub async fn run(
             let diff = plan::diff(&row.values, &record.values);
             if !diff.is_empty() {
                 states[i] = RowState::Pending;
-                changes.push(plan::RecordChange { id: record.id.clone(), row: i, changes: diff });
+                changes.push(plan::RecordChange {
+                    id: record.id.clone(),
+                    row: i,
+                    changes: diff,
+                });
             }
         }
     }
@@ -148,7 +160,9 @@ pub async fn run(
         if changes.len() as u64 > limit {
             let what = match max {
                 MaxChanges::Count(n) => format!("max_changes = {n}"),
-                MaxChanges::Percent(p) => format!("max_changes = \"{p}%\" of {matched_records} matched records = {limit}"),
+                MaxChanges::Percent(p) => {
+                    format!("max_changes = \"{p}%\" of {matched_records} matched records = {limit}")
+                }
             };
             finish_counts(run, &states, RowState::Aborted);
             return Ok(Stop::Failed(format!(
@@ -181,9 +195,19 @@ pub async fn run(
                     states[row] = RowState::Updated;
                 }
             }
-            execute::RecordResult::Failed { code, message, fields } => {
+            execute::RecordResult::Failed {
+                code,
+                message,
+                fields,
+            } => {
                 run.record.records.failed += 1;
-                run.failed(&change.id, &prepared.rows[row].key, code, message, &fields.join(";"))?;
+                run.failed(
+                    &change.id,
+                    &prepared.rows[row].key,
+                    code,
+                    message,
+                    &fields.join(";"),
+                )?;
                 states[row] = RowState::Failed;
             }
             execute::RecordResult::Aborted => {
@@ -207,7 +231,11 @@ pub async fn run(
 fn finish_counts(run: &mut RunDir, states: &[RowState], pending: RowState) {
     let c = &mut run.record.counts;
     for state in states {
-        let state = if *state == RowState::Pending { pending } else { *state };
+        let state = if *state == RowState::Pending {
+            pending
+        } else {
+            *state
+        };
         match state {
             RowState::Unchanged => c.unchanged += 1,
             RowState::Updated => c.updated += 1,
@@ -227,7 +255,13 @@ fn write_changes(
     let key = &prepared.rows[change.row].key;
     for f in &change.changes {
         let field = &integration.fields[f.mapping].salesforce;
-        run.change(&change.id, key, field, &f.old.to_string(), &f.new.to_string())?;
+        run.change(
+            &change.id,
+            key,
+            field,
+            &f.old.to_string(),
+            &f.new.to_string(),
+        )?;
     }
     Ok(())
 }

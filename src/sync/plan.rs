@@ -29,7 +29,11 @@ pub fn diff(new: &[Option<Value>], old: &[Value]) -> Vec<FieldChange> {
         .zip(old)
         .enumerate()
         .filter_map(|(mapping, (new, old))| match new {
-            Some(new) if new != old => Some(FieldChange { mapping, old: old.clone(), new: new.clone() }),
+            Some(new) if new != old => Some(FieldChange {
+                mapping,
+                old: old.clone(),
+                new: new.clone(),
+            }),
             _ => None,
         })
         .collect()
@@ -41,10 +45,23 @@ mod tests {
 
     #[test]
     fn only_differing_fields_are_planned() {
-        let new = [Some(Value::Text("a".into())), None, Some(Value::Null), Some(Value::Bool(true))];
-        let old = [Value::Text("a".into()), Value::Text("keep".into()), Value::Text("x".into()), Value::Bool(false)];
+        let new = [
+            Some(Value::Text("a".into())),
+            None,
+            Some(Value::Null),
+            Some(Value::Bool(true)),
+        ];
+        let old = [
+            Value::Text("a".into()),
+            Value::Text("keep".into()),
+            Value::Text("x".into()),
+            Value::Bool(false),
+        ];
         let changes = diff(&new, &old);
-        assert_eq!(changes.iter().map(|c| c.mapping).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(
+            changes.iter().map(|c| c.mapping).collect::<Vec<_>>(),
+            [2, 3]
+        );
         assert_eq!(changes[0].new, Value::Null);
         assert!(diff(&[None, None], &[Value::Null, Value::Null]).is_empty());
     }

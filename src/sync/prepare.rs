@@ -60,7 +60,11 @@ pub fn read(
         );
     }
     let case_sensitive = integration.options.key_case_sensitive;
-    let only: Vec<String> = options.only.iter().map(|k| key::normalise(k, case_sensitive)).collect();
+    let only: Vec<String> = options
+        .only
+        .iter()
+        .map(|k| key::normalise(k, case_sensitive))
+        .collect();
 
     let mut prepared = Prepared::default();
     // Lines of every row per key, to settle duplicates after the whole report is read.
@@ -72,7 +76,11 @@ pub fn read(
             Err(rejected) => {
                 prepared.rows_total += 1;
                 prepared.rejected += 1;
-                let key = rejected.cells.as_ref().and_then(|c| c.get(key_col)).map_or("", |k| k.trim());
+                let key = rejected
+                    .cells
+                    .as_ref()
+                    .and_then(|c| c.get(key_col))
+                    .map_or("", |k| k.trim());
                 run.rejected(rejected.line, key, &rejected.reason)?;
                 continue;
             }
@@ -85,12 +93,21 @@ pub fn read(
         prepared.rows_total += 1;
         if norm.is_empty() {
             prepared.rejected += 1;
-            run.rejected(row.line, "", &format!("the key column {:?} is empty", integration.key.report))?;
+            run.rejected(
+                row.line,
+                "",
+                &format!("the key column {:?} is empty", integration.key.report),
+            )?;
             continue;
         }
         let converted = convert_row(integration, fields, &value_cols, &row.cells);
         let entry = match converted {
-            Ok(values) => Some(Row { line: row.line, key: raw_key.to_owned(), norm: norm.clone(), values }),
+            Ok(values) => Some(Row {
+                line: row.line,
+                key: raw_key.to_owned(),
+                norm: norm.clone(),
+                values,
+            }),
             Err(reason) => {
                 prepared.rejected += 1;
                 run.rejected(row.line, raw_key, &reason)?;
@@ -108,7 +125,9 @@ pub fn read(
         .map_err(|e| anyhow::anyhow!("reading the report {} failed: {e}", path.display()))?;
 
     for norm in order {
-        let Some(mut rows) = seen.remove(&norm) else { continue };
+        let Some(mut rows) = seen.remove(&norm) else {
+            continue;
+        };
         if rows.len() == 1 {
             if let Some(row) = rows.pop().and_then(|(_, r)| r) {
                 prepared.index.insert(norm, prepared.rows.len());
@@ -124,12 +143,22 @@ pub fn read(
                     // A row rejected for its own reason was counted already.
                     if let Some(row) = row {
                         prepared.rejected += 1;
-                        run.rejected(line, &row.key, &format!("duplicate key (lines {lines}; on_duplicate_key = \"reject\")"))?;
+                        run.rejected(
+                            line,
+                            &row.key,
+                            &format!(
+                                "duplicate key (lines {lines}; on_duplicate_key = \"reject\")"
+                            ),
+                        )?;
                     }
                 }
             }
             OnDuplicateKey::First | OnDuplicateKey::Last => {
-                let policy = if integration.options.on_duplicate_key == OnDuplicateKey::First { "first" } else { "last" };
+                let policy = if integration.options.on_duplicate_key == OnDuplicateKey::First {
+                    "first"
+                } else {
+                    "last"
+                };
                 let winner = if policy == "first" { 0 } else { rows.len() - 1 };
                 for (i, (line, row)) in rows.into_iter().enumerate() {
                     let Some(row) = row else { continue };
@@ -138,7 +167,13 @@ pub fn read(
                         prepared.rows.push(row);
                     } else {
                         prepared.skipped += 1;
-                        run.skipped(line, &row.key, &format!("duplicate key (lines {lines}; on_duplicate_key = \"{policy}\")"))?;
+                        run.skipped(
+                            line,
+                            &row.key,
+                            &format!(
+                                "duplicate key (lines {lines}; on_duplicate_key = \"{policy}\")"
+                            ),
+                        )?;
                     }
                 }
             }
@@ -160,16 +195,24 @@ fn convert_row(
         if cell.is_empty() {
             values.push(match integration.options.empty_cells {
                 EmptyCells::Skip => None,
-                EmptyCells::Clear if field.nillable || field.field_type == crate::salesforce::describe::FieldType::Boolean => {
+                EmptyCells::Clear
+                    if field.nillable
+                        || field.field_type == crate::salesforce::describe::FieldType::Boolean =>
+                {
                     // A checkbox cannot be null; clearing it means false (Salesforce's own reading).
-                    Some(if field.field_type == crate::salesforce::describe::FieldType::Boolean {
-                        Value::Bool(false)
-                    } else {
-                        Value::Null
-                    })
+                    Some(
+                        if field.field_type == crate::salesforce::describe::FieldType::Boolean {
+                            Value::Bool(false)
+                        } else {
+                            Value::Null
+                        },
+                    )
                 }
                 EmptyCells::Clear => {
-                    return Err(format!("column {:?} is empty and {} cannot be cleared (it is required)", mapping.report, field.name));
+                    return Err(format!(
+                        "column {:?} is empty and {} cannot be cleared (it is required)",
+                        mapping.report, field.name
+                    ));
                 }
             });
             continue;
