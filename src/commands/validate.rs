@@ -25,6 +25,13 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The headers of the report files that exist.
+    let mut notes = Vec::new();
+    if let Some(config) = &config {
+        let (header_problems, header_notes) = config::headers::check(config, &args.integrations);
+        problems.extend(header_problems);
+        notes = header_notes;
+    }
     // Names asked for on the command line must exist.
     let known: Vec<String> = match &config {
         Some(c) => c.integrations.keys().cloned().collect(),
@@ -59,6 +66,9 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         for p in &problems {
             eprint!("{}", p.render(ctx.printer.color_stderr));
             eprintln!();
+        }
+        for note in &notes {
+            ctx.printer.status(&format!("note: {note}"));
         }
         if ok {
             let count = config.as_ref().map_or(0, |c| {

@@ -618,18 +618,20 @@ impl Checker<'_> {
                 report: key.report.get_ref().clone(),
                 salesforce: key.salesforce.get_ref().clone(),
                 loc: self.loc(raw.key.span()),
+                report_loc: self.loc(key.report.span()),
+                salesforce_loc: self.loc(key.salesforce.span()),
             },
             fields: raw
                 .fields
                 .iter()
                 .map(|m| {
-                    let span = m.get_ref().salesforce.span();
                     let m = m.get_ref();
                     Mapping {
                         report: m.report.get_ref().clone(),
                         salesforce: m.salesforce.get_ref().clone(),
                         format: m.format.as_ref().map(|f| f.get_ref().clone()),
-                        loc: self.loc(span),
+                        loc: self.loc(m.salesforce.span()),
+                        report_loc: self.loc(m.report.span()),
                     }
                 })
                 .collect(),
@@ -819,9 +821,37 @@ impl Checker<'_> {
     }
 }
 
+/// A problem at a place of a config file that validated (checks after loading: report
+/// headers, the org's describe). Falls back to a problem without a place if the file changed.
+#[must_use]
+pub fn problem_at(path: &Path, loc: Loc, message: impl Into<String>) -> Problem {
+    let message = message.into();
+    match std::fs::read_to_string(path) {
+        Ok(text) if loc.line > 0 && text.lines().count() >= loc.line => {
+            let source = Source {
+                path: path.to_path_buf(),
+                text,
+            };
+            let mut p = located(path, loc, &source);
+            p.message = message;
+            p
+        }
+        _ => Problem::general(path, message),
+    }
+}
+
 /// A problem at a known line and column (used after spans are gone).
 fn located(path: &Path, loc: Loc, source: &Source) -> Problem {
     let offset = line_col_offset(&source.text, loc);
+    if source.text[offset..].starts_with('{') {
+        let line_end = source.text[offset..]
+            .find('\n')
+            .map_or(source.text.len(), |i| offset + i);
+        let end = source.text[offset..line_end]
+            .rfind('}')
+            .map_or(line_end, |i| offset + i + 1);
+        return Problem::at(source, offset..end, String::new()).with_file(path);
+    }
     let end = source.text[offset..]
         .find(['"', '\n', ',', '}'])
         .map_or(offset, |i| {
@@ -854,6 +884,11 @@ fn line_col_offset(text: &str, loc: Loc) -> usize {
 }
 
 impl Problem {
+    fn with_file(mut self, path: &Path) -> Self {
+        self.file = path.to_path_buf();
+        self
+    }
+
     fn with_message(mut self, message: String) -> Self {
         self.message = message;
         self

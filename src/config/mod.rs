@@ -2,10 +2,11 @@
 //! point at the file.
 
 pub mod diagnostic;
+pub mod headers;
 pub mod load;
 pub mod model;
 pub mod schema;
 
 pub use diagnostic::{Problem, Source};
-pub use load::{LoadError, check, load, url_allowed};
+pub use load::{LoadError, check, load, problem_at, url_allowed};
 pub use model::*;

@@ -108,7 +108,12 @@ pub struct ReportSource {
 pub struct KeyPair {
     pub report: String,
     pub salesforce: String,
+    /// Where the `key = { … }` table is written.
     pub loc: Loc,
+    /// Where its `report = …` is written.
+    pub report_loc: Loc,
+    /// Where its `salesforce = …` is written.
+    pub salesforce_loc: Loc,
 }
 
 /// Report column → Salesforce field.
@@ -118,7 +123,10 @@ pub struct Mapping {
     pub salesforce: String,
     /// strftime format of dates/datetimes when the report does not write ISO 8601.
     pub format: Option<String>,
+    /// Where `salesforce = …` is written.
     pub loc: Loc,
+    /// Where `report = …` is written.
+    pub report_loc: Loc,
 }
 
 /// `on_duplicate_key`: report rows sharing a key.

@@ -92,7 +92,11 @@ fn missing_message(name: &str, available: &[String], close: &[String]) -> String
     if available.is_empty() {
         message.push_str(" (the header has no columns)");
     } else {
-        let _ = write!(message, " The report's columns: {}", quote_list(available));
+        let _ = write!(
+            message,
+            " (the report's columns: {})",
+            quote_list(available)
+        );
     }
     message
 }
@@ -827,7 +831,7 @@ mod tests {
         assert!(message.contains("\" First Login \""), "{message}");
         let e = h.resolve("Zebra").unwrap_err();
         assert!(matches!(e, ColumnError::Missing { ref close, .. } if close.is_empty()));
-        assert!(e.to_string().contains("The report's columns: \"User ID\""));
+        assert!(e.to_string().contains("the report's columns: \"User ID\""));
     }
 
     #[test]

@@ -3,3 +3,4 @@
 mod readme;
 mod support;
 mod validate;
+mod validate_headers;

@@ -266,6 +266,7 @@ fn config_that_is_not_utf8_is_a_located_problem() {
 fn a_valid_config_passes_with_exit_0() {
     let env = TestEnv::new();
     env.write("integrations.toml", BASE);
+    env.write("logins.csv", "User ID,Last Login\n");
     let run = env.run(&["validate"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "integrations.toml: 1 integration valid\n");
