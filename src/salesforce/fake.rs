@@ -2,6 +2,7 @@
 //! and answered by a closure. One request per connection (`Connection: close`).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -146,7 +147,7 @@ pub(crate) async fn start(
                     response.body.len()
                 );
                 for (k, v) in &response.headers {
-                    out.push_str(&format!("{k}: {v}\r\n"));
+                    let _ = write!(out, "{k}: {v}\r\n");
                 }
                 out.push_str("\r\n");
                 out.push_str(&response.body);
