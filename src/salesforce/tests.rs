@@ -412,13 +412,13 @@ async fn bulk_ingest_lifecycle_and_query_results_paging() {
                 )
             }
             ("GET", "/services/data/v64.0/jobs/query/750xx0000000002/results") => {
-                if !req.query.contains_key("locator") {
-                    FakeResponse::text(200, "text/csv", "Id\n1\n")
-                        .header("Sforce-Locator", "abc")
-                        .header("Sforce-NumberOfRecords", "1")
-                } else {
+                if req.query.contains_key("locator") {
                     FakeResponse::text(200, "text/csv", "Id\n2\n")
                         .header("Sforce-Locator", "null")
+                        .header("Sforce-NumberOfRecords", "1")
+                } else {
+                    FakeResponse::text(200, "text/csv", "Id\n1\n")
+                        .header("Sforce-Locator", "abc")
                         .header("Sforce-NumberOfRecords", "1")
                 }
             }
