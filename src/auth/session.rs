@@ -259,7 +259,7 @@ pub async fn resolve(
                 http: http.clone(),
                 renew: Renew::Nothing,
                 token: SharedToken::new(token.clone(), instance, 0),
-                identity: crate::auth::token::parse_identity_url(""),
+                identity: None,
             });
         }
         (Some(_), None) => {
