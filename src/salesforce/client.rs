@@ -368,6 +368,14 @@ impl Client {
         .await
     }
 
+    /// The org's API usage from `Sforce-Limit-Info`, at the cost of one cheap call (the
+    /// resources list of the pinned version). Works without the permission `/limits` needs.
+    pub async fn api_usage(&self) -> Result<Option<LimitInfo>, SfError> {
+        self.execute(Request::new(Method::GET, self.data_path(), CallKind::Other))
+            .await?;
+        Ok(self.stats().limit_info)
+    }
+
     /// `GET …/limits` (research §6.1; needs "View Setup and Configuration").
     pub async fn limits(&self) -> Result<Limits, SfError> {
         let path = format!("{}/limits", self.data_path());

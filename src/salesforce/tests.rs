@@ -323,6 +323,12 @@ async fn query_follows_next_records_url() {
         .unwrap();
     let ids: Vec<&str> = records.iter().map(|r| r["Id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["1", "2", "3"]);
+    let streamed: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        client.query_stream("SELECT Id FROM Lead"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(streamed, records);
     let first = &server.requests()[0];
     assert_eq!(
         first.query["q"],

@@ -205,6 +205,8 @@ async fn quoted_keys_query_and_collections_update() {
     assert_eq!(emu.stats().auto_assign_violations, 0);
     assert_eq!(client.stats().calls[&CallKind::Update], 1);
 
+    let usage = client.api_usage().await.unwrap().unwrap();
+    assert_eq!(usage.used, emu.stats().api_usage);
     let info = client.userinfo().await.unwrap();
     assert_eq!(info.preferred_username.as_deref(), Some(USER));
     assert!(!client.versions().await.unwrap().is_empty());
@@ -430,4 +432,45 @@ async fn web_flow_with_pkce_through_a_simulated_browser() {
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::Denied { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn login_saved_in_the_keyring_is_used_and_rotated_there() {
+    let emu = Emulator::start(Config {
+        rotate_refresh_tokens: true,
+        ..Config::default()
+    })
+    .unwrap();
+    let http = http_client().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mock: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+    let keyring: Arc<dyn CredentialStore> =
+        Arc::new(walkme_sf::auth::KeyringStore::with_store(mock));
+    let stores = Stores {
+        credentials_dir: dir.path().to_owned(),
+        keyring: Some(Arc::clone(&keyring)),
+    };
+    // What `login` does after a flow: userinfo, then save.
+    let refresh = emu.issue_refresh_token(USER);
+    let token = flows::refresh(&http, emu.url(), "3MVG-walkme", &Secret::new(refresh))
+        .await
+        .unwrap();
+    let saved =
+        walkme_sf::auth::session::save_login(&http, keyring.as_ref(), &env(&emu), &token, None)
+            .await
+            .unwrap();
+    assert_eq!(saved.username, USER);
+    assert!(!saved.org_id.is_empty());
+    assert_eq!(
+        walkme_sf::auth::store::locate(dir.path(), "sandbox"),
+        StoreKind::Keyring
+    );
+
+    let session = resolve(&env(&emu), &EnvVars::default(), &stores, &http)
+        .await
+        .unwrap();
+    assert_eq!(session.source(), Source::Stored(StoreKind::Keyring));
+    let rotated = keyring.load("sandbox").unwrap();
+    assert_ne!(rotated.refresh_token, saved.refresh_token);
+    assert_eq!(session.identity().unwrap().org_id, saved.org_id);
 }
