@@ -152,6 +152,16 @@ async fn transient_503_is_retried_and_the_daily_limit_is_not() {
     client.query("SELECT Id FROM Lead").await.unwrap();
     assert_eq!(client.stats().retries, 3);
 
+    emu.set_faults(Faults {
+        drop_connection: Some(Burst {
+            kind: Some(EndpointKind::Query),
+            count: 1,
+        }),
+        ..Faults::default()
+    });
+    client.query("SELECT Id FROM Lead").await.unwrap();
+    assert_eq!(client.stats().retries, 4);
+
     let max = emu.stats().api_max;
     emu.set_api_usage(max);
     let before = emu.stats().calls_of(EndpointKind::Query);
