@@ -20,7 +20,7 @@ use crate::auth::store::{
 };
 use crate::auth::token::{AuthError, Identity, TokenResponse, login_hint};
 use crate::config::model::{Environment, Flow};
-use crate::error::{ExitStatus, Fail};
+use crate::error::Fail;
 
 /// How long to wait for another process's refresh-token rotation.
 const ROTATION_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -259,7 +259,7 @@ pub async fn resolve(
                 http: http.clone(),
                 renew: Renew::Nothing,
                 token: SharedToken::new(token.clone(), instance, 0),
-                identity: crate::auth::token::parse_identity_url(""),
+                identity: None,
             });
         }
         (Some(_), None) => {
@@ -486,16 +486,31 @@ pub fn stored_login(
     })
 }
 
-/// Whether an exit status is "not logged in / refused"; a convenience for commands.
-#[must_use]
-pub fn is_auth(f: &Fail) -> bool {
-    f.status == ExitStatus::Auth
+/// Finish an interactive login: ask userinfo who logged in, build the [`StoredLogin`] and save
+/// it in `store`. Returns what was stored (for "Logged in as … to org …").
+pub async fn save_login(
+    http: &reqwest::Client,
+    store: &dyn CredentialStore,
+    env: &Environment,
+    token: &TokenResponse,
+    client_id: Option<&str>,
+) -> Result<StoredLogin, AuthError> {
+    let instance = check_url("instance URL", &token.instance_url)?;
+    let info = flows::userinfo(http, &instance, &token.access_token).await?;
+    let username = info.preferred_username.or(info.email).unwrap_or_default();
+    let mut login = stored_login(token, &username, &env.login_url, client_id)?;
+    if login.org_id.is_empty() {
+        login.org_id = info.organization_id.unwrap_or_default();
+    }
+    store.save(&env.name, &login)?;
+    Ok(login)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::model::{DEFAULT_API_VERSION, DEFAULT_REDIRECT_PORT, EnvKind};
+    use crate::error::ExitStatus;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn env(login_url: &str) -> Environment {

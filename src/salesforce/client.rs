@@ -236,9 +236,11 @@ impl Client {
             Body::Json(v) => builder.json(v),
             Body::Csv(text) => builder.header(CONTENT_TYPE, "text/csv").body(text.clone()),
         };
-        let network = |source| SfError::Network {
+        // reqwest's message would repeat the URL with its query string, which for a SOQL
+        // query holds report keys (e-mail addresses); the path is enough.
+        let network = |source: reqwest::Error| SfError::Network {
             url: format!("{}{}", current.instance_url, req.path),
-            source,
+            source: source.without_url(),
         };
         let result = builder.send().await;
         let resp = match result {
@@ -366,6 +368,14 @@ impl Client {
             "userinfo",
         )
         .await
+    }
+
+    /// The org's API usage from `Sforce-Limit-Info`, at the cost of one cheap call (the
+    /// resources list of the pinned version). Works without the permission `/limits` needs.
+    pub async fn api_usage(&self) -> Result<Option<LimitInfo>, SfError> {
+        self.execute(Request::new(Method::GET, self.data_path(), CallKind::Other))
+            .await?;
+        Ok(self.stats().limit_info)
     }
 
     /// `GET …/limits` (research §6.1; needs "View Setup and Configuration").

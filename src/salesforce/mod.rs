@@ -14,3 +14,8 @@ pub mod soql;
 
 pub use client::{ApiStats, CallKind, Client, PollPolicy, RetryPolicy};
 pub use error::SfError;
+
+#[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
+mod tests;

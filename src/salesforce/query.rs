@@ -61,6 +61,26 @@ impl Client {
         .await
     }
 
+    /// The records of `soql` as a stream, one page fetched at a time (for big result sets).
+    pub fn query_stream<'a>(
+        &'a self,
+        soql: &'a str,
+    ) -> impl futures_util::Stream<Item = Result<Record, SfError>> + 'a {
+        use futures_util::TryStreamExt as _;
+        // State: None = not started; Some(None) = finished; Some(Some(path)) = next page.
+        futures_util::stream::try_unfold(None::<Option<String>>, move |state| async move {
+            let page = match state {
+                None => self.query_page(soql).await?,
+                Some(Some(next)) => self.query_more(&next).await?,
+                Some(None) => return Ok(None),
+            };
+            let next = page.next().map(str::to_owned);
+            Ok(Some((page.records, Some(next))))
+        })
+        .map_ok(|records| futures_util::stream::iter(records.into_iter().map(Ok)))
+        .try_flatten()
+    }
+
     /// Every record of `soql`, following `nextRecordsUrl`.
     pub async fn query(&self, soql: &str) -> Result<Vec<Record>, SfError> {
         let mut page = self.query_page(soql).await?;

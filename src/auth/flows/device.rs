@@ -63,13 +63,21 @@ pub async fn request_code(
     )
     .await?;
     if !(200..300).contains(&status) {
-        return Err(classify_error(
-            LoginFlow::Device,
-            &url,
-            status,
-            &content_type,
-            &body,
-        ));
+        // Salesforce's wording for "device flow not enabled" is not documented (research
+        // §1.5 [U]); a refused code request with a known client id can only mean that.
+        return Err(
+            match classify_error(LoginFlow::Device, &url, status, &content_type, &body) {
+                AuthError::Refused { error, description }
+                    if !matches!(error.as_str(), "invalid_client_id" | "invalid_client") =>
+                {
+                    AuthError::FlowNotAllowed {
+                        flow: LoginFlow::Device,
+                        detail: format!("{error}: {description}"),
+                    }
+                }
+                other => other,
+            },
+        );
     }
     serde_json::from_str(&body).map_err(|_| AuthError::FlowNotAllowed {
         flow: LoginFlow::Device,
@@ -171,5 +179,68 @@ mod tests {
             "https://login.salesforce.com/setup/connect"
         );
         assert!(!format!("{code:?}").contains("M01WRzlQ"));
+    }
+
+    #[tokio::test]
+    async fn code_request_refusals_and_poll_answers() {
+        use crate::salesforce::fake::{FakeResponse, start};
+        let server = start(|req| {
+            let form = req.form();
+            let oauth = |error: &str| {
+                FakeResponse::json(
+                    400,
+                    &serde_json::json!({"error": error, "error_description": "x"}),
+                )
+            };
+            match (
+                form.get("client_id").map(String::as_str),
+                form.get("code").map(String::as_str),
+            ) {
+                (Some("unknown"), _) => oauth("invalid_client_id"),
+                (Some("no-device"), _) => oauth("invalid_request"),
+                (_, Some("pending")) => oauth("authorization_pending"),
+                (_, Some("slow")) => oauth("slow_down"),
+                (_, Some("denied")) => oauth("access_denied"),
+                _ => FakeResponse::text(500, "text/html", "<html></html>"),
+            }
+        })
+        .await;
+        let http = reqwest::Client::new();
+        let e = request_code(&http, &server.url, "no-device", "api")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("device flow not enabled on the External Client App")
+        );
+        let e = request_code(&http, &server.url, "unknown", "api")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AuthError::Refused { .. }));
+
+        let code = |c: &str| DeviceCode {
+            device_code: Secret::new(c),
+            user_code: "U".into(),
+            verification_uri: "https://x/setup/connect".into(),
+            interval: 1,
+        };
+        let poll = |c: &'static str| {
+            let http = http.clone();
+            let url = server.url.clone();
+            async move { poll_once(&http, &url, "id", &code(c)).await }
+        };
+        assert!(matches!(poll("pending").await, Ok(Poll::Pending)));
+        assert!(matches!(poll("slow").await, Ok(Poll::SlowDown)));
+        assert!(matches!(
+            poll("denied").await,
+            Err(AuthError::Denied { .. })
+        ));
+        assert!(matches!(
+            poll("other").await,
+            Err(AuthError::Unexpected { status: 500, .. })
+        ));
+        let form = server.requests()[2].form();
+        assert_eq!(form["grant_type"], "device");
+        assert_eq!(form["code"], "pending");
     }
 }
