@@ -12,7 +12,11 @@ const V: &str = "v60.0";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let emu = Emulator::start(Config { default_seed: false, bulk_delay_ms: 0, ..Config::default() })?;
+    let emu = Emulator::start(Config {
+        default_seed: false,
+        bulk_delay_ms: 0,
+        ..Config::default()
+    })?;
     let token = emu.issue_access_token("admin@example.com");
     let http = reqwest::Client::new();
     let base = format!("{}/services/data/{V}", emu.url());
@@ -35,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
         t.await??;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("small GET /limits: 20000 requests in {secs:.2} s = {:.0} req/s (4 concurrent clients)", 20_000.0 / secs);
+    println!(
+        "small GET /limits: 20000 requests in {secs:.2} s = {:.0} req/s (4 concurrent clients)",
+        20_000.0 / secs
+    );
 
     // 2. 200-record PATCH /composite/sobjects (median of 20).
     let mut csv = String::from("Email,LastName,Company\n");
@@ -44,7 +51,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let seeded = Instant::now();
     emu.shared().seed_csv_text("Lead", &csv)?;
-    println!("seeded 1,000,000 Leads in {:.2} s", seeded.elapsed().as_secs_f64());
+    println!(
+        "seeded 1,000,000 Leads in {:.2} s",
+        seeded.elapsed().as_secs_f64()
+    );
     let ids: Vec<String> = {
         let g = emu.shared().lock();
         let t = g.table("Lead").ok_or_else(|| anyhow::anyhow!("no Lead"))?;
@@ -69,36 +79,75 @@ async fn main() -> anyhow::Result<()> {
         times.push(t.elapsed());
     }
     times.sort();
-    println!("200-record PATCH /composite/sobjects: median {:?}, max {:?} (20 runs)", times[10], times[19]);
+    println!(
+        "200-record PATCH /composite/sobjects: median {:?}, max {:?} (20 runs)",
+        times[10], times[19]
+    );
 
     // 3. 300-key IN queries against 1,000,000 Leads.
     let started = Instant::now();
     let n_queries = 200;
     for q in 0..n_queries {
-        let keys: Vec<String> = (0..300).map(|k| format!("'USER{}@example.com'", (q * 300 + k) * 3)).collect();
-        let soql = format!("SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN ({})", keys.join(","));
-        let r = http.get(format!("{base}/query")).query(&[("q", soql)]).bearer_auth(&token).send().await?;
+        let keys: Vec<String> = (0..300)
+            .map(|k| format!("'USER{}@example.com'", (q * 300 + k) * 3))
+            .collect();
+        let soql = format!(
+            "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN ({})",
+            keys.join(",")
+        );
+        let r = http
+            .get(format!("{base}/query"))
+            .query(&[("q", soql)])
+            .bearer_auth(&token)
+            .send()
+            .await?;
         anyhow::ensure!(r.status().is_success(), "status {}", r.status());
         let v: Value = r.json().await?;
         anyhow::ensure!(v["totalSize"] == json!(300));
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("300-key IN query on 1,000,000 Leads: {n_queries} queries in {secs:.2} s = {:.1} ms/query (first builds the index)", secs * 1000.0 / f64::from(n_queries));
+    println!(
+        "300-key IN query on 1,000,000 Leads: {n_queries} queries in {secs:.2} s = {:.1} ms/query (first builds the index)",
+        secs * 1000.0 / f64::from(n_queries)
+    );
 
     // 4. 100,000-row Bulk ingest update.
     let mut upload = String::from("Id,WalkMe_Logins_Last_30_Days__c,WalkMe_Last_Login__c\n");
     for (i, id) in ids.iter().enumerate() {
         let _ = writeln!(upload, "{id},{i},2024-03-23T08:00:00Z");
     }
-    let job: Value = http.post(format!("{base}/jobs/ingest")).bearer_auth(&token).json(&json!({"object": "Lead", "operation": "update"})).send().await?.json().await?;
+    let job: Value = http
+        .post(format!("{base}/jobs/ingest"))
+        .bearer_auth(&token)
+        .json(&json!({"object": "Lead", "operation": "update"}))
+        .send()
+        .await?
+        .json()
+        .await?;
     let id = job["id"].as_str().unwrap_or_default().to_owned();
     let t = Instant::now();
-    let r = http.put(format!("{base}/jobs/ingest/{id}/batches")).bearer_auth(&token).header("content-type", "text/csv").body(upload).send().await?;
+    let r = http
+        .put(format!("{base}/jobs/ingest/{id}/batches"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(upload)
+        .send()
+        .await?;
     anyhow::ensure!(r.status().as_u16() == 201);
     let upload_time = t.elapsed();
-    http.patch(format!("{base}/jobs/ingest/{id}")).bearer_auth(&token).json(&json!({"state": "UploadComplete"})).send().await?;
+    http.patch(format!("{base}/jobs/ingest/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({"state": "UploadComplete"}))
+        .send()
+        .await?;
     let info = loop {
-        let info: Value = http.get(format!("{base}/jobs/ingest/{id}")).bearer_auth(&token).send().await?.json().await?;
+        let info: Value = http
+            .get(format!("{base}/jobs/ingest/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
         if info["state"] == json!("JobComplete") || info["state"] == json!("Failed") {
             break info;
         }
