@@ -728,18 +728,28 @@ pub fn matches(c: &Cond, vals: &[Val]) -> bool {
 }
 
 /// Equality values usable with the table's index: from `f = v` or `f IN (…)` (or an AND containing one).
-fn index_plan(c: &Cond) -> Option<(usize, Vec<Val>)> {
+fn index_candidates(c: &Cond, out: &mut Vec<(usize, Vec<Val>)>) {
     match c {
-        Cond::Cmp(fi, Op::Eq, v) if *v != Val::Null => Some((*fi, vec![v.clone()])),
-        Cond::In(fi, list, false) if !list.contains(&Val::Null) => Some((*fi, list.clone())),
-        Cond::And(parts) => parts.iter().find_map(index_plan),
-        _ => None,
+        Cond::Cmp(fi, Op::Eq, v) if *v != Val::Null => out.push((*fi, vec![v.clone()])),
+        Cond::In(fi, list, false) if !list.contains(&Val::Null) => out.push((*fi, list.clone())),
+        Cond::And(parts) => parts.iter().for_each(|p| index_candidates(p, out)),
+        _ => {}
     }
+}
+
+/// The most selective candidate: never a boolean (half the table) when another exists, then the
+/// fewest keys.
+fn index_plan(c: &Cond, table: &Table) -> Option<(usize, Vec<Val>)> {
+    let mut cands = Vec::new();
+    index_candidates(c, &mut cands);
+    cands
+        .into_iter()
+        .min_by_key(|(fi, keys)| (table.field(*fi).kind() == Kind::Boolean, keys.len()))
 }
 
 /// Runs a query: the matching live rows in result order (after ORDER BY, OFFSET and LIMIT).
 pub fn execute(q: &Query, table: &mut Table) -> Vec<usize> {
-    let mut rows: Vec<usize> = match q.cond.as_ref().and_then(index_plan) {
+    let mut rows: Vec<usize> = match q.cond.as_ref().and_then(|c| index_plan(c, table)) {
         Some((fi, vals)) if table.field(fi).field_type == "id" => vals
             .iter()
             .filter_map(|v| {
