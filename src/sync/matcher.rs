@@ -11,7 +11,12 @@ use crate::salesforce::client::Client;
 use crate::salesforce::error::SfError;
 use crate::salesforce::soql;
 
-use super::{Fields, Prepared, current_value, key};
+use futures_util::StreamExt as _;
+
+use super::{Fields, Prepared, bulk_match, current_value, key};
+
+/// `IN` queries in flight together (research §6.6: a few, ≤ 10).
+pub const IN_FLIGHT: usize = 4;
 
 /// Bytes of URL-encoded SOQL per query: well under the 16,384-byte URI limit, leaving room for
 /// the path and the host's own headers.
@@ -31,10 +36,40 @@ pub struct Found {
 #[derive(Debug, Default)]
 pub struct Matched {
     pub by_row: HashMap<usize, Vec<Found>>,
+    /// How the records were found (for the run log).
+    pub strategy: Strategy,
 }
 
-/// The SELECT … WHERE prefix every chunk shares.
-fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
+/// The way matching went, with the numbers that chose it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strategy {
+    #[default]
+    None,
+    /// SOQL `IN` queries.
+    In { queries: usize },
+    /// One Bulk API 2.0 query of the object's `records` records instead of `in_queries` queries.
+    BulkScan { records: u64, in_queries: usize },
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("no query"),
+            Self::In { queries } => write!(f, "{queries} IN queries"),
+            Self::BulkScan {
+                records,
+                in_queries,
+            } => write!(
+                f,
+                "a Bulk API query of {records} records (cheaper than {in_queries} IN queries)"
+            ),
+        }
+    }
+}
+
+/// The fields every match reads: Id, the key, the mapped fields, and `IsConverted` when
+/// converted Leads are told apart.
+pub(crate) fn select_list(fields: &Fields<'_>) -> Vec<String> {
     let mut select = vec!["Id".to_owned(), fields.key.name.clone()];
     for f in &fields.mapped {
         if !select.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
@@ -44,9 +79,14 @@ fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
     if fields.skip_converted {
         select.push("IsConverted".to_owned());
     }
+    select
+}
+
+/// The SELECT … WHERE prefix every chunk shares.
+fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
     format!(
         "SELECT {} FROM {} WHERE {} IN (",
-        select.join(", "),
+        select_list(fields).join(", "),
         integration.object,
         fields.key.name
     )
@@ -60,28 +100,77 @@ fn encoded_len(text: &str) -> usize {
 
 /// Split keys into `IN` lists whose query fits [`MAX_ENCODED_SOQL`].
 #[must_use]
-pub fn chunks(prefix: &str, keys: &[String]) -> Vec<Vec<String>> {
-    let base = encoded_len(prefix) + encoded_len(")");
+pub fn chunks<'k>(prefix: &str, keys: impl IntoIterator<Item = &'k str>) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    let mut current: Vec<String> = Vec::new();
-    let mut size = base;
-    for k in keys {
-        let literal = soql::quote(k);
-        let cost = encoded_len(&literal) + encoded_len(",");
-        if !current.is_empty() && size + cost > MAX_ENCODED_SOQL {
-            out.push(std::mem::take(&mut current));
-            size = base;
+    pack(prefix, keys, |literal, new_chunk| {
+        if new_chunk || out.is_empty() {
+            out.push(Vec::new());
         }
-        size += cost;
-        current.push(literal);
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
+        if let Some(last) = out.last_mut() {
+            last.push(literal);
+        }
+    });
     out
 }
 
-/// Query every chunk and assign the records to the rows whose key they hold.
+/// How many `IN` queries [`chunks`] would make, without building them.
+#[must_use]
+pub fn chunk_count<'k>(prefix: &str, keys: impl IntoIterator<Item = &'k str>) -> usize {
+    let mut count = 0;
+    pack(prefix, keys, |_, new_chunk| count += usize::from(new_chunk));
+    count
+}
+
+/// Greedy packing: calls `place(literal, starts_a_new_chunk)` for every key in order.
+fn pack<'k>(
+    prefix: &str,
+    keys: impl IntoIterator<Item = &'k str>,
+    mut place: impl FnMut(String, bool),
+) {
+    let base = encoded_len(prefix) + encoded_len(")");
+    let mut size = base;
+    let mut empty = true;
+    for k in keys {
+        let literal = soql::quote(k);
+        let cost = encoded_len(&literal) + encoded_len(",");
+        let new_chunk = empty || size + cost > MAX_ENCODED_SOQL;
+        if new_chunk {
+            size = base;
+        }
+        size += cost;
+        empty = false;
+        place(literal, new_chunk);
+    }
+}
+
+/// Records already matched, by row; shared by the `IN` and the Bulk-scan paths.
+impl Matched {
+    /// File a record under the report row whose key it holds; a record whose key is in no row
+    /// (a scan reads the whole object) is dropped at once.
+    pub(crate) fn add(
+        &mut self,
+        prepared: &Prepared,
+        case_sensitive: bool,
+        id: &str,
+        key_value: &str,
+        converted: bool,
+        values: impl FnOnce() -> Vec<Value>,
+    ) -> bool {
+        let norm = key::normalise(key_value, case_sensitive);
+        let Some(&row) = prepared.index.get(&norm) else {
+            return false;
+        };
+        self.by_row.entry(row).or_default().push(Found {
+            id: id.to_owned(),
+            values: values(),
+            converted,
+        });
+        true
+    }
+}
+
+/// Match every row: by `IN` queries, or by one Bulk API 2.0 query of the whole object when
+/// that takes fewer API calls (research §10; [`bulk_match`]).
 pub async fn fetch(
     integration: &Integration,
     fields: &Fields<'_>,
@@ -90,68 +179,100 @@ pub async fn fetch(
     progress: &indicatif::ProgressBar,
 ) -> Result<Matched, SfError> {
     let prefix = prefix(integration, fields);
-    let keys: Vec<String> = {
-        let mut seen = std::collections::HashSet::new();
-        prepared
-            .rows
-            .iter()
-            .filter(|r| seen.insert(r.key.clone()))
-            .map(|r| r.key.clone())
-            .collect()
-    };
-    let mut pending: Vec<Vec<String>> = chunks(&prefix, &keys);
-    progress.set_length(keys.len() as u64);
+    // Prepared rows have distinct keys already (duplicates are settled while reading).
+    let keys = || prepared.rows.iter().map(|r| r.key.as_str());
+    let queries = chunk_count(&prefix, keys());
+    if queries > bulk_match::SCAN_MIN_QUERIES {
+        let records = bulk_match::count(integration, fields, client).await?;
+        let scan = bulk_match::scan_cost(records);
+        if scan < queries {
+            match bulk_match::fetch(integration, fields, prepared, client, progress, records).await
+            {
+                Ok(mut matched) => {
+                    matched.strategy = Strategy::BulkScan {
+                        records,
+                        in_queries: queries,
+                    };
+                    return Ok(matched);
+                }
+                // Without the Bulk API (a permission, an edition), the IN queries still work.
+                Err(e) if bulk_match::falls_back(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let mut matched = fetch_in(
+        integration,
+        fields,
+        prepared,
+        client,
+        progress,
+        &prefix,
+        keys(),
+    )
+    .await?;
+    matched.strategy = Strategy::In { queries };
+    Ok(matched)
+}
+
+/// The `IN` path: chunks a few at a time; a chunk refused as too long is halved and queued again.
+async fn fetch_in<'k>(
+    integration: &Integration,
+    fields: &Fields<'_>,
+    prepared: &Prepared,
+    client: &Client,
+    progress: &indicatif::ProgressBar,
+    prefix: &str,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Result<Matched, SfError> {
+    let mut pending: Vec<Vec<String>> = chunks(prefix, keys);
+    pending.reverse();
+    progress.set_length(prepared.rows.len() as u64);
     let mut matched = Matched::default();
     let case_sensitive = integration.options.key_case_sensitive;
-    // Chunks run a few at a time; a chunk refused as too long is halved and queued again.
-    while !pending.is_empty() {
-        let batch: Vec<Vec<String>> = pending.drain(..pending.len().min(4)).collect();
-        let queries = batch.iter().map(|chunk| {
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    loop {
+        // Keep IN_FLIGHT queries going: the next starts as soon as one answers.
+        while in_flight.len() < IN_FLIGHT {
+            let Some(chunk) = pending.pop() else { break };
             let soql = format!("{prefix}{})", chunk.join(","));
-            async move { client.query(&soql).await }
-        });
-        let results = futures_util::future::join_all(queries).await;
-        for (chunk, result) in batch.into_iter().zip(results) {
-            match result {
-                Ok(records) => {
-                    progress.inc(chunk.len() as u64);
-                    for record in records {
-                        let Some(id) = record.get("Id").and_then(|v| v.as_str()) else {
-                            continue;
-                        };
-                        let key_value = record
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&fields.key.name))
-                            .and_then(|(_, v)| v.as_str())
-                            .unwrap_or("");
-                        let norm = key::normalise(key_value, case_sensitive);
-                        let Some(&row) = prepared.index.get(&norm) else {
-                            continue;
-                        };
-                        let converted = fields.skip_converted
-                            && record
-                                .get("IsConverted")
-                                .and_then(serde_json::Value::as_bool)
-                                .unwrap_or(false);
-                        let values = fields
+            in_flight.push(async move { (client.query(&soql).await, chunk) });
+        }
+        let Some((result, chunk)) = in_flight.next().await else {
+            break;
+        };
+        match result {
+            Ok(records) => {
+                progress.inc(chunk.len() as u64);
+                for record in records {
+                    let Some(id) = record.get("Id").and_then(|v| v.as_str()) else {
+                        continue;
+                    };
+                    let key_value = record
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&fields.key.name))
+                        .and_then(|(_, v)| v.as_str())
+                        .unwrap_or("");
+                    let converted = fields.skip_converted
+                        && record
+                            .get("IsConverted")
+                            .and_then(serde_json::Value::as_bool)
+                            .unwrap_or(false);
+                    matched.add(prepared, case_sensitive, id, key_value, converted, || {
+                        fields
                             .mapped
                             .iter()
                             .map(|f| current_value(&record, f))
-                            .collect();
-                        matched.by_row.entry(row).or_default().push(Found {
-                            id: id.to_owned(),
-                            values,
-                            converted,
-                        });
-                    }
+                            .collect()
+                    });
                 }
-                Err(e) if chunk.len() > 1 && too_long(&e) => {
-                    let half = chunk.len() / 2;
-                    pending.push(chunk[..half].to_vec());
-                    pending.push(chunk[half..].to_vec());
-                }
-                Err(e) => return Err(e),
             }
+            Err(e) if chunk.len() > 1 && too_long(&e) => {
+                let half = chunk.len() / 2;
+                pending.push(chunk[half..].to_vec());
+                pending.push(chunk[..half].to_vec());
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok(matched)
@@ -184,8 +305,12 @@ mod tests {
             .map(|i| format!("user.number{i}@example.com"))
             .collect();
         let prefix = "SELECT Id, Email FROM Lead WHERE Email IN (";
-        let chunks = chunks(prefix, &keys);
+        let chunks = chunks(prefix, keys.iter().map(String::as_str));
         assert!(chunks.len() > 1);
+        assert_eq!(
+            chunk_count(prefix, keys.iter().map(String::as_str)),
+            chunks.len()
+        );
         assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), keys.len());
         for c in &chunks {
             let soql = format!("{prefix}{})", c.join(","));
@@ -203,7 +328,10 @@ mod tests {
             "o'brien@example.com".to_owned(),
             "a\\b') OR Name LIKE ('%".to_owned(),
         ];
-        let chunks = chunks("SELECT Id FROM Lead WHERE Email IN (", &keys);
+        let chunks = chunks(
+            "SELECT Id FROM Lead WHERE Email IN (",
+            keys.iter().map(String::as_str),
+        );
         assert_eq!(chunks[0][0], "'o\\'brien@example.com'");
         assert_eq!(chunks[0][1], "'a\\\\b\\') OR Name LIKE (\\'%'");
     }

@@ -2,6 +2,7 @@
 //! key, plan only what differs, write it (sObject Collections or Bulk API 2.0), and account for
 //! every row in exactly one outcome.
 
+pub mod bulk_match;
 pub mod execute;
 pub mod key;
 pub mod matcher;
@@ -133,6 +134,7 @@ pub async fn run(
             return Ok(finished(stop_error(&e)));
         }
     };
+    run.log(&format!("matching used {}", matched.strategy));
     let mut states = vec![RowState::Unchanged; prepared.rows.len()];
     let mut changes: Vec<plan::RecordChange> = Vec::new();
     let mut matched_records = 0u64;
