@@ -15,13 +15,6 @@ pub struct Usage {
     pub max_rss: u64,
 }
 
-impl Usage {
-    #[must_use]
-    pub fn cpu(&self) -> Duration {
-        self.user + self.system
-    }
-}
-
 fn duration(tv: libc::timeval) -> Duration {
     let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
     let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
