@@ -127,7 +127,7 @@ pub async fn run(
     let progress = bar(printer, Some(0), "match");
     let matched = matcher::fetch(integration, fields, &prepared, client, &progress).await;
     progress.finish_and_clear();
-    let matched = match matched {
+    let mut matched = match matched {
         Ok(m) => m,
         Err(e) => {
             run.record.counts.aborted += prepared.rows.len() as u64;
@@ -139,7 +139,8 @@ pub async fn run(
     let mut changes: Vec<plan::RecordChange> = Vec::new();
     let mut matched_records = 0u64;
     for (i, row) in prepared.rows.iter().enumerate() {
-        let records = matched.by_row.get(&i).map_or(&[][..], Vec::as_slice);
+        // Taken out, so each row's records are freed once planned (memory: issue 6).
+        let records = matched.by_row.remove(&i).unwrap_or_default();
         let live: Vec<&matcher::Found> = records.iter().filter(|r| !r.converted).collect();
         if records.is_empty() {
             run.record.counts.unmatched += 1;
