@@ -18,8 +18,6 @@ pub struct Row {
     pub line: u64,
     /// The key as written, trimmed (what logs and CSVs show and what is sent in SOQL).
     pub key: String,
-    /// The key as matched.
-    pub norm: String,
     /// Per mapping: the value to write, or `None` to leave the field alone.
     pub values: Vec<Option<Value>>,
 }
@@ -68,9 +66,13 @@ pub fn read(
         .collect();
 
     let mut prepared = Prepared::default();
-    // Lines of every row per key, to settle duplicates after the whole report is read.
-    let mut seen: HashMap<String, Vec<(u64, Option<Row>)>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
+    // Rows in the order their key first appears; `prepared.index` maps each key to its slot.
+    // A slot is `None` when that first row was rejected for its own reason. Rows whose key was
+    // seen before wait in `repeats` (rare) until the whole report is read. Each key is held
+    // once (in the index): at a million rows the rows are most of the run's memory (issue 6).
+    let mut slots: Vec<Option<Row>> = Vec::new();
+    let mut first_rejected: HashMap<usize, u64> = HashMap::new();
+    let mut repeats: HashMap<usize, Vec<(u64, Option<Row>)>> = HashMap::new();
     for item in report.by_ref() {
         progress.inc(1);
         let row = match item {
@@ -115,7 +117,6 @@ pub fn read(
             Ok(values) => Some(Row {
                 line: row.line,
                 key: raw_key.to_owned(),
-                norm: norm.clone(),
                 values,
             }),
             Err(reason) => {
@@ -124,27 +125,35 @@ pub fn read(
                 None
             }
         };
-        let lines = seen.entry(norm.clone()).or_default();
-        if lines.is_empty() {
-            order.push(norm);
+        if let Some(&slot) = prepared.index.get(&norm) {
+            repeats.entry(slot).or_default().push((row.line, entry));
+        } else {
+            prepared.index.insert(norm, slots.len());
+            if entry.is_none() {
+                first_rejected.insert(slots.len(), row.line);
+            }
+            slots.push(entry);
         }
-        lines.push((row.line, entry));
     }
     report
         .finish()
         .map_err(|e| anyhow::anyhow!("reading the report {} failed: {e}", path.display()))?;
 
-    for norm in order {
-        let Some(mut rows) = seen.remove(&norm) else {
+    // Settle duplicate keys, in the order the keys first appeared.
+    let mut repeated: Vec<usize> = repeats.keys().copied().collect();
+    repeated.sort_unstable();
+    for slot in repeated {
+        let Some(later) = repeats.remove(&slot) else {
             continue;
         };
-        if rows.len() == 1 {
-            if let Some(row) = rows.pop().and_then(|(_, r)| r) {
-                prepared.index.insert(norm, prepared.rows.len());
-                prepared.rows.push(row);
-            }
-            continue;
-        }
+        let first = slots[slot].take();
+        let first_line = first.as_ref().map_or_else(
+            || first_rejected.get(&slot).copied().unwrap_or(0),
+            |r| r.line,
+        );
+        let mut rows = Vec::with_capacity(later.len() + 1);
+        rows.push((first_line, first));
+        rows.extend(later);
         let lines: Vec<String> = rows.iter().map(|(l, _)| l.to_string()).collect();
         let lines = lines.join(", ");
         match integration.options.on_duplicate_key {
@@ -173,8 +182,7 @@ pub fn read(
                 for (i, (line, row)) in rows.into_iter().enumerate() {
                     let Some(row) = row else { continue };
                     if i == winner {
-                        prepared.index.insert(norm.clone(), prepared.rows.len());
-                        prepared.rows.push(row);
+                        slots[slot] = Some(row);
                     } else {
                         prepared.skipped += 1;
                         run.skipped(
@@ -189,6 +197,32 @@ pub fn read(
             }
         }
     }
+
+    // Drop the empty slots and point the index at the rows' final places.
+    if slots.iter().any(Option::is_none) {
+        let mut next = 0usize;
+        let place: Vec<Option<usize>> = slots
+            .iter()
+            .map(|s| {
+                s.as_ref().map(|_| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        prepared.index.retain(|_, slot| match place[*slot] {
+            Some(p) => {
+                *slot = p;
+                true
+            }
+            None => false,
+        });
+    }
+    // `Option<Row>` and `Row` have one layout, so this reuses the slots' allocation.
+    #[allow(clippy::filter_map_identity)] // `flatten` would not collect in place
+    let rows: Vec<Row> = slots.into_iter().filter_map(|s| s).collect();
+    prepared.rows = rows;
+    prepared.index.shrink_to_fit();
     Ok(prepared)
 }
 
