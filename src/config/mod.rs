@@ -7,5 +7,5 @@ pub mod model;
 pub mod schema;
 
 pub use diagnostic::{Problem, Source};
-pub use load::{LoadError, check, load, url_allowed};
+pub use load::{LoadError, check, load, problem_at, url_allowed};
 pub use model::*;
