@@ -17,9 +17,19 @@ pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<ExitStatus> {
     let env = connect::environment(&config, &args.env)?;
     let name = env.name.as_str();
     let stores = connect::stores()?;
-    let store = stores
-        .store_for(name)
-        .map_err(|e| AuthError::from(e).into_fail(name))?;
+    let store = match stores.store_for(name) {
+        Ok(store) => store,
+        // No file and no keyring at all: nothing can be stored anywhere. (A locked keyring
+        // may hold the login: that stays an error.)
+        Err(StoreError::NoKeyring { detail }) => {
+            ctx.printer.data(&format!(
+                "Not logged in to `{name}`: there is no login file, and no OS keyring ({}).\n",
+                crate::output::sanitize(&detail)
+            ));
+            return Ok(ExitStatus::Success);
+        }
+        Err(e) => return Err(AuthError::from(e).into_fail(name).into()),
+    };
     let location = store.location(name);
     let revoked = match store.load(name) {
         Ok(login) => {
