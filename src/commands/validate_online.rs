@@ -252,7 +252,7 @@ impl Checker<'_> {
             let m = &i.fields[*mi];
             match report.columns().resolve(&m.report) {
                 Ok(index) => {
-                    columns.push(Column::new(index, f, m.loc, &m.report, m.format.as_deref()))
+                    columns.push(Column::new(index, f, m.loc, &m.report, m.format.as_deref()));
                 }
                 Err(e) => {
                     self.problem(m.loc, e.to_string());
