@@ -46,9 +46,7 @@ fn web_login_with_pkce_stores_the_login_in_a_file() {
     assert!(stored["org_id"].as_str().unwrap().starts_with("00D"));
     assert!(!stored["refresh_token"].as_str().unwrap().is_empty());
     assert!(stored.get("access_token").is_none());
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(sf::mode(&file), 0o600);
 
     // The stored login works for the next command, which names the file it uses.
     let run = env.run(&["describe", "--env", "sandbox", "Lead"]);
@@ -318,7 +316,7 @@ fn a_rotated_refresh_token_is_written_back() {
         .unwrap()
         .to_owned();
     assert_ne!(first, second, "the rotated token was not stored");
-    assert_eq!(refresh_status_is_dead(&emu, &first), 400);
+    assert_eq!(refresh_status(&emu, &first), 400);
     // The next command uses the new token, and rotates it again.
     env.run(&["describe", "--env", "sandbox", "Lead"])
         .assert_code(0);
@@ -327,17 +325,7 @@ fn a_rotated_refresh_token_is_written_back() {
         .unwrap()
         .to_owned();
     assert_ne!(second, third);
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(env.credentials_file("sandbox"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
-}
-
-fn refresh_status_is_dead(emu: &sf_emulator::Emulator, token: &str) -> u16 {
-    refresh_status(emu, token)
+    assert_eq!(sf::mode(&env.credentials_file("sandbox")), 0o600);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The one integration-test binary: each module drives the real `walkme-sf` binary.
 
+mod accounts;
 mod auth;
+mod describe;
 mod readme;
 mod sf;
 mod support;

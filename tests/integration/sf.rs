@@ -88,6 +88,16 @@ pub fn set_mode(path: &std::path::Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// A file's permission bits.
+pub fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
 /// The stored login of `name` in the file store.
 pub fn stored(env: &TestEnv, name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(env.credentials_file(name)).expect("credentials file");
