@@ -14,7 +14,7 @@ use crate::config::{
     Config, Integration, Loc, Problem, ReportLocation, Source, diagnostic::did_you_mean, problem_at,
 };
 use crate::output::Printer;
-use crate::report::{ConvertError, Report, check_format, convert};
+use crate::report::{ColumnError, ConvertError, Report, check_format, convert};
 use crate::salesforce::client::Client;
 use crate::salesforce::describe::{Field, FieldType, ObjectDescribe};
 
@@ -206,6 +206,28 @@ impl Checker<'_> {
         Ok(())
     }
 
+    fn column_problem(&mut self, loc: Loc, e: &ColumnError, path: &std::path::Path) {
+        let file = path.display();
+        match e {
+            ColumnError::Missing {
+                name,
+                available,
+                close,
+            } => {
+                let hint = if close.is_empty() {
+                    format!("the report's columns: {}", available.join(", "))
+                } else {
+                    format!("did you mean {}?", close.join(", "))
+                };
+                self.problem(loc, format!("column {name:?} is not in the report {file}"))
+                    .hint = Some(hint);
+            }
+            other => {
+                self.problem(loc, format!("{file}: {other}"));
+            }
+        }
+    }
+
     /// Convert every non-empty cell of the key and mapped columns, as `run` will.
     fn values(&mut self, i: &Integration, key: Option<&Field>, targets: &[(usize, &Field)]) {
         let path = match &i.report.location {
@@ -243,9 +265,7 @@ impl Checker<'_> {
         if let Some(f) = key {
             match report.columns().resolve(&i.key.report) {
                 Ok(index) => columns.push(Column::new(index, f, i.key.loc, &i.key.report, None)),
-                Err(e) => {
-                    self.problem(i.key.loc, e.to_string());
-                }
+                Err(e) => self.column_problem(i.key.loc, &e, &path),
             }
         }
         for (mi, f) in targets {
@@ -254,9 +274,7 @@ impl Checker<'_> {
                 Ok(index) => {
                     columns.push(Column::new(index, f, m.loc, &m.report, m.format.as_deref()));
                 }
-                Err(e) => {
-                    self.problem(m.loc, e.to_string());
-                }
+                Err(e) => self.column_problem(m.loc, &e, &path),
             }
         }
         if columns.is_empty() {

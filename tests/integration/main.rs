@@ -4,6 +4,8 @@ mod accounts;
 mod auth;
 mod describe;
 mod readme;
+mod secrets;
 mod sf;
 mod support;
 mod validate;
+mod validate_online;
