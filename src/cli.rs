@@ -43,7 +43,8 @@ pub enum Command {
 Examples:
   walkme-sf validate                  every integration, offline
   walkme-sf validate lead-logins      one integration
-  walkme-sf validate --json           machine-readable, for CI")]
+  walkme-sf validate --json           machine-readable, for CI
+  walkme-sf validate --online         also check fields and report values against the orgs")]
     Validate(ValidateArgs),
 
     /// Sync integrations: match report rows to records and write what changed.
@@ -55,6 +56,111 @@ Examples:
   walkme-sf run lead-logins --env production   promote from sandbox to production
   walkme-sf run lead-logins --only ann@acme.com  just one key, for debugging")]
     Run(RunArgs),
+
+    /// Log in to an environment's org and keep the login in the OS keyring (or a file).
+    #[command(after_help = "\
+Examples:
+  walkme-sf login --env sandbox                   browser login (PKCE), stored in the OS keyring
+  walkme-sf login --env sandbox --device          print a code to enter on another device
+  walkme-sf login --env sandbox --store file      keep the login in an owner-only file
+  walkme-sf login --env production --jwt          prove the JWT bearer settings work")]
+    Login(LoginArgs),
+
+    /// Revoke an environment's stored login and delete it.
+    #[command(after_help = "\
+Examples:
+  walkme-sf logout --env sandbox")]
+    Logout(LogoutArgs),
+
+    /// Every environment of the config and whether it is logged in.
+    #[command(after_help = "\
+Examples:
+  walkme-sf accounts                 what is stored, offline
+  walkme-sf accounts --check         prove each login works; show the API requests left today
+  walkme-sf accounts --json          machine-readable")]
+    Accounts(AccountsArgs),
+
+    /// An object's fields: type, length, whether they can be written or used as a key.
+    #[command(after_help = "\
+Examples:
+  walkme-sf describe --env sandbox Lead
+  walkme-sf describe --env sandbox Contact --json")]
+    Describe(DescribeArgs),
+}
+
+/// `login`'s flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+#[group(multiple = false)]
+#[allow(clippy::struct_excessive_bools)] // mutually exclusive switches of one choice
+pub struct FlowArgs {
+    /// Browser login: authorization code with PKCE and a loopback redirect (the default).
+    #[arg(long)]
+    pub web: bool,
+    /// Salesforce's device flow: enter a code on another device.
+    #[arg(long)]
+    pub device: bool,
+    /// JWT bearer flow (`username` and `jwt_key_file` in the environment); stores nothing.
+    #[arg(long)]
+    pub jwt: bool,
+    /// Client credentials flow (`$WALKME_SF_CLIENT_SECRET`); stores nothing.
+    #[arg(long)]
+    pub client_credentials: bool,
+}
+
+/// Where `login` keeps the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StoreChoice {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    #[default]
+    Keyring,
+    /// An owner-only file under `$XDG_CONFIG_HOME/walkme-sf/credentials/`.
+    File,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The environment to log in to.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    #[command(flatten)]
+    pub flow: FlowArgs,
+
+    /// Where to keep the login (browser and device flows).
+    #[arg(long, value_enum, conflicts_with_all = ["jwt", "client_credentials"])]
+    pub store: Option<StoreChoice>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The environment to log out of.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Prove each login works and show the remaining daily API requests.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print one JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The environment whose org to ask.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// The object's API name (`Lead`, `Contact`, `WalkMe_Course_Progress__c`).
+    pub object: String,
+
+    /// Print the fields as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -100,4 +206,9 @@ pub struct ValidateArgs {
     /// Print one JSON document: `{"ok": bool, "problems": [...]}`.
     #[arg(long)]
     pub json: bool,
+
+    /// Also check against each org: fields exist and can be written, the key can be queried,
+    /// and the reports' values convert to the fields' types.
+    #[arg(long)]
+    pub online: bool,
 }

@@ -1,7 +1,13 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
+pub mod accounts;
+mod connect;
+pub mod describe;
+pub mod login;
+pub mod logout;
 pub mod run;
 pub mod validate;
+mod validate_online;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -12,6 +18,10 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Validate(args) => validate::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
+        Command::Login(args) => login::run(&args, ctx),
+        Command::Logout(args) => logout::run(&args, ctx),
+        Command::Accounts(args) => accounts::run(&args, ctx),
+        Command::Describe(args) => describe::run(&args, ctx),
     }
 }
 
