@@ -795,6 +795,12 @@ fn wait_for_call(env: &SyncEnv, kind: EndpointKind) {
 
 #[test]
 fn record_failures_exit_4_with_failed_csv() {
+    for api in ["rest", "bulk"] {
+        record_failures(api);
+    }
+}
+
+fn record_failures(api: &str) {
     // Every request takes 300 ms, so the admin's change after the describe lands before the
     // write: Salesforce then refuses values the describe allowed.
     let env = SyncEnv::with(Config {
@@ -818,9 +824,11 @@ fn record_failures_exit_4_with_failed_csv() {
         .map(|r| text(r, "Id").unwrap().to_owned())
         .collect();
     env.config(
-        "\n[integrations.f]\nenvironment = \"sandbox\"\nobject = \"Contact\"\n\
+        &"\n[integrations.f]\nenvironment = \"sandbox\"\nobject = \"Contact\"\n\
          report = { name = \"R\", path = \"f.csv\" }\nkey = { report = \"Email\", salesforce = \"Email\" }\n\
-         fields = [{ report = \"Plan\", salesforce = \"WalkMe_Plan__c\" }, { report = \"Category\", salesforce = \"WalkMe_NPS_Category__c\" }]\n",
+         write_api = \"API\"\n\
+         fields = [{ report = \"Plan\", salesforce = \"WalkMe_Plan__c\" }, { report = \"Category\", salesforce = \"WalkMe_NPS_Category__c\" }]\n"
+            .replace("API", api),
     );
     env.report(
         "f.csv",
@@ -1110,4 +1118,48 @@ fn a_plan_beyond_the_daily_allowance_stops_before_writing() {
     // With room left the same run goes through.
     env.emu.set_api_usage(0);
     env.run(&["run", "lead-logins"]).assert_code(0);
+}
+
+#[test]
+fn transient_failures_are_retried_and_counted() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    env.report("logins.csv", &example_report());
+    env.emu.set_faults(Faults {
+        status_503: Some(sf_emulator::Burst {
+            kind: Some(EndpointKind::Collections),
+            count: 2,
+        }),
+        ..Faults::default()
+    });
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    let (record, _) = env.last("lead-logins");
+    assert_eq!(counts(&record), [28, 0, 1, 1, 0, 26, 0, 0]);
+    // describe, query, and the collections request three times.
+    assert_eq!(record["api_calls"], 5);
+    assert_eq!(env.emu.stats().calls_of(EndpointKind::Collections), 3);
+    assert_eq!(
+        text(&env.lead(ANNA), "WalkMe_Last_Login__c"),
+        Some("2026-11-27T06:08:00.000+0000")
+    );
+}
+
+#[test]
+fn a_failed_bulk_job_fails_the_run_and_aborts_its_rows() {
+    let env = SyncEnv::new();
+    env.config(&LEAD_LOGINS.replace("max_changes = 500\n", "write_api = \"bulk\"\n"));
+    env.report("logins.csv", &example_report());
+    env.emu.set_faults(Faults {
+        bulk_outcome: sf_emulator::BulkOutcome::Failed,
+        ..Faults::default()
+    });
+    let run = env.run(&["run", "lead-logins"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("Bulk API job"), "{}", run.stderr);
+    let (record, dir) = env.last("lead-logins");
+    assert_eq!(record["status"], "failed");
+    assert_eq!(counts(&record), [28, 0, 1, 1, 0, 0, 0, 26]);
+    assert_eq!(record["records"]["updated"], 0);
+    assert!(csv_lines(&dir, "changes.csv").is_empty());
+    assert_eq!(env.emu.stats().records_written, 0);
 }
