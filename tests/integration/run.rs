@@ -1163,3 +1163,36 @@ fn a_failed_bulk_job_fails_the_run_and_aborts_its_rows() {
     assert!(csv_lines(&dir, "changes.csv").is_empty());
     assert_eq!(env.emu.stats().records_written, 0);
 }
+
+#[test]
+fn many_keys_are_matched_with_one_bulk_query() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    // The example's rows and 2,500 long keys no Lead has: more IN queries than a scan costs.
+    let mut report = example_report();
+    for i in 0..2_500 {
+        report.push_str(&format!(
+            "nobody.{i}.{}@example.com,2026-01-01T00:00:00Z,01/01/2026 00:00,1\n",
+            "x".repeat(280)
+        ));
+    }
+    env.report("logins.csv", &report);
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    let (record, dir) = env.last("lead-logins");
+    assert_eq!(counts(&record), [2_528, 0, 1, 2_501, 0, 26, 0, 0]);
+    let stats = env.emu.stats();
+    assert_eq!(stats.calls_of(EndpointKind::BulkQueryCreate), 1);
+    assert_eq!(stats.calls_of(EndpointKind::Query), 0);
+    assert_eq!(csv_lines(&dir, "changes.csv").len(), 78);
+    let anna = env.lead(ANNA);
+    assert_eq!(
+        text(&anna, "WalkMe_Last_Login__c"),
+        Some("2026-11-27T06:08:00.000+0000")
+    );
+    // The scan reads current values as the IN queries do: the re-run writes nothing.
+    let writes = env.writes();
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    assert_eq!(env.writes(), writes);
+    let (record, _) = env.last("lead-logins");
+    assert_eq!(counts(&record), [2_528, 0, 1, 2_501, 26, 0, 0, 0]);
+}
