@@ -236,6 +236,11 @@ fn the_seed_example_writes_exactly_the_report_then_nothing_then_only_what_change
     run.assert_code(0);
     let (record, dir) = env.last("lead-logins");
     assert_eq!(record["status"], "completed");
+    let file = record["report"]["file"].as_str().unwrap();
+    assert!(
+        Path::new(file).is_absolute() && file.ends_with("logins.csv"),
+        "{file}"
+    );
     // 28 rows: 26 Leads, liam.berg who is no Lead, and noah.kaya, whose Lead is converted.
     assert_eq!(counts(&record), [28, 0, 1, 1, 0, 26, 0, 0]);
     assert_eq!(record["records"]["updated"], 26);
@@ -1166,15 +1171,17 @@ fn a_failed_bulk_job_fails_the_run_and_aborts_its_rows() {
 
 #[test]
 fn many_keys_are_matched_with_one_bulk_query() {
+    use std::fmt::Write as _;
     let env = SyncEnv::new();
     env.config(LEAD_LOGINS);
     // The example's rows and 2,500 long keys no Lead has: more IN queries than a scan costs.
     let mut report = example_report();
     for i in 0..2_500 {
-        report.push_str(&format!(
-            "nobody.{i}.{}@example.com,2026-01-01T00:00:00Z,01/01/2026 00:00,1\n",
+        let _ = writeln!(
+            report,
+            "nobody.{i}.{}@example.com,2026-01-01T00:00:00Z,01/01/2026 00:00,1",
             "x".repeat(280)
-        ));
+        );
     }
     env.report("logins.csv", &report);
     env.run(&["run", "lead-logins"]).assert_code(0);
