@@ -149,3 +149,15 @@ fn logs_show_prints_the_run_then_its_log() {
     );
     env.run(&["logs", "show", "../nps"]).assert_code(2);
 }
+
+#[test]
+fn run_and_logs_help_show_examples() {
+    let env = SyncEnv::new();
+    for command in ["run", "logs"] {
+        let run = env.run(&[command, "--help"]);
+        run.assert_code(0);
+        assert!(run.stdout.contains("Examples:"), "{}", run.stdout);
+    }
+    let run = env.run(&["--help"]);
+    assert!(run.stdout.contains("walkme-sf logs"), "{}", run.stdout);
+}
