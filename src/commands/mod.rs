@@ -5,6 +5,7 @@ mod connect;
 pub mod describe;
 pub mod login;
 pub mod logout;
+pub mod logs;
 pub mod run;
 pub mod validate;
 mod validate_online;
@@ -22,6 +23,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Logout(args) => logout::run(&args, ctx),
         Command::Accounts(args) => accounts::run(&args, ctx),
         Command::Describe(args) => describe::run(&args, ctx),
+        Command::Logs(args) => logs::run(&args, ctx),
     }
 }
 

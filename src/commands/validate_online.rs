@@ -265,7 +265,7 @@ impl Checker<'_> {
         if let Some(f) = key {
             match report.columns().resolve(&i.key.report) {
                 Ok(index) => {
-                    columns.push(Column::new(index, f, i.key.report_loc, &i.key.report, None))
+                    columns.push(Column::new(index, f, i.key.report_loc, &i.key.report, None));
                 }
                 Err(e) => self.column_problem(i.key.report_loc, &e, &path),
             }
