@@ -70,6 +70,7 @@ pub async fn client(
 
 /// A failed describe: an unknown object is a usage error with a way forward; an auth failure
 /// keeps its exit status 3 and hint.
+#[must_use]
 pub fn describe_error(e: SfError, object: &str, env: &str) -> anyhow::Error {
     match e {
         SfError::Auth(fail) => fail.into(),
@@ -83,6 +84,7 @@ pub fn describe_error(e: SfError, object: &str, env: &str) -> anyhow::Error {
 }
 
 /// An API failure as an error with the right exit status (3 for a refused session).
+#[must_use]
 pub fn api_error(e: SfError, what: &str) -> anyhow::Error {
     match e {
         SfError::Auth(fail) => fail.into(),

@@ -1,7 +1,7 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
 pub mod accounts;
-mod connect;
+pub mod connect;
 pub mod describe;
 pub mod login;
 pub mod logout;
