@@ -55,6 +55,15 @@ Examples:
   walkme-sf run lead-logins --env production   promote from sandbox to production
   walkme-sf run lead-logins --only ann@acme.com  just one key, for debugging")]
     Run(RunArgs),
+
+    /// The custom fields an integration needs: the e-mail to the Salesforce admin, or metadata.
+    #[command(after_help = "\
+Examples:
+  walkme-sf fields lead-logins                       the e-mail to the Salesforce admin
+  walkme-sf fields lead-logins --env sandbox         only the fields the sandbox lacks
+  walkme-sf fields lead-logins --metadata sf-fields  a folder for `sf project deploy start`
+  walkme-sf fields lead-logins --json                machine-readable")]
+    Fields(FieldsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +107,24 @@ pub struct ValidateArgs {
     pub integrations: Vec<String>,
 
     /// Print one JSON document: `{"ok": bool, "problems": [...]}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FieldsArgs {
+    /// The integration whose fields to list.
+    pub integration: String,
+
+    /// Also write a Salesforce DX project creating the fields (and a permission set) here.
+    #[arg(long, value_name = "DIR")]
+    pub metadata: Option<std::path::PathBuf>,
+
+    /// List only the fields this environment's org lacks (needs a login).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Print one JSON document (schema_version 1) instead of the e-mail.
     #[arg(long)]
     pub json: bool,
 }

@@ -34,6 +34,11 @@ impl TestEnv {
         path
     }
 
+    /// A path below the test directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// A `walkme-sf` command run in the test directory with an isolated environment.
     pub fn command(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("walkme-sf").expect("binary");
