@@ -64,6 +64,22 @@ Examples:
   walkme-sf fields lead-logins --metadata sf-fields  a folder for `sf project deploy start`
   walkme-sf fields lead-logins --json                machine-readable")]
     Fields(FieldsArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  walkme-sf completions bash > ~/.local/share/bash-completion/completions/walkme-sf
+  walkme-sf completions zsh > ~/.zfunc/_walkme-sf      # with fpath+=~/.zfunc in ~/.zshrc
+  walkme-sf completions fish > ~/.config/fish/completions/walkme-sf.fish
+  walkme-sf completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one per command into a folder.
+    #[command(after_help = "\
+Examples:
+  walkme-sf man | man -l -                 read it now
+  walkme-sf man --dir ~/.local/share/man/man1  install walkme-sf.1 and walkme-sf-run.1, …")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,4 +143,18 @@ pub struct FieldsArgs {
     /// Print one JSON document (schema_version 1) instead of the e-mail.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `walkme-sf.1` and a page per command into this folder instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }

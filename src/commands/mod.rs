@@ -1,5 +1,6 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
+pub mod completions;
 pub mod fields;
 pub mod run;
 pub mod validate;
@@ -14,6 +15,8 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
         Command::Fields(args) => fields::run(&args, ctx),
+        Command::Completions(args) => completions::completions(&args, ctx),
+        Command::Man(args) => completions::man(&args, ctx),
     }
 }
 

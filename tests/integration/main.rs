@@ -1,6 +1,7 @@
 //! The one integration-test binary: each module drives the real `walkme-sf` binary.
 
 mod client;
+mod completions;
 mod fields;
 mod readme;
 mod support;
