@@ -4,6 +4,7 @@ mod client;
 mod completions;
 mod fields;
 mod readme;
+mod schedule;
 mod support;
 mod validate;
 mod validate_headers;
