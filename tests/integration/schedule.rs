@@ -337,3 +337,36 @@ fn the_checkers_accept_and_refuse() {
     assert!(cron_field_ok("1-5", 0, 7));
     assert!(!cron_field_ok("8-", 0, 23));
 }
+
+#[test]
+fn readme_links_to_the_recipes_and_the_setup_guide_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let mut checked = 0;
+    for (i, _) in readme.match_indices("](") {
+        let target = &readme[i + 2..];
+        let Some(end) = target.find(')') else {
+            continue;
+        };
+        let target = &target[..end];
+        if target.starts_with("examples/") || target.starts_with("docs/") {
+            assert!(
+                root.join(target).exists(),
+                "README links to missing {target}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "{checked} links checked");
+    let guide = std::fs::read_to_string(root.join("docs/salesforce-setup.md")).expect("guide");
+    for fact in [
+        "http://localhost:1717/OauthRedirect",
+        "refresh_token, offline_access",
+        "Enable Device Flow",
+        "openssl req -x509",
+        "API Enabled",
+        "External Client App",
+    ] {
+        assert!(guide.contains(fact), "the setup guide lacks {fact:?}");
+    }
+}
