@@ -80,6 +80,16 @@ Examples:
   walkme-sf man | man -l -                 read it now
   walkme-sf man --dir ~/.local/share/man/man1  install walkme-sf.1 and walkme-sf-run.1, …")]
     Man(ManArgs),
+
+    /// Add an integration to the config: interactively, or entirely from flags.
+    #[command(after_help = "\
+Examples:
+  walkme-sf init                                       the wizard (on a terminal)
+  walkme-sf init --name lead-logins --object Lead \\
+      --report 'reports/logins-review-*.csv' --report-name 'Logins Review' \\
+      --key 'User ID=Email' --map 'First Login' --map 'Last Login=WalkMe_Last_Login__c'
+  walkme-sf init ... --dry-run                         print the TOML, write nothing")]
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,4 +167,43 @@ pub struct ManArgs {
     /// Write `walkme-sf.1` and a page per command into this folder instead of printing.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The integration's name (letters, digits, `-`, `_`).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The environment to write to [default: sandbox].
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// The Salesforce object's API name (Lead, Contact, WalkMe_Course_Progress__c…).
+    #[arg(long)]
+    pub object: Option<String>,
+
+    /// The report CSV: a path or glob (the newest match is used).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<String>,
+
+    /// The report's name in run logs [default: from the file name].
+    #[arg(long, value_name = "NAME")]
+    pub report_name: Option<String>,
+
+    /// The key pair: report column = Salesforce field, e.g. "User ID=Email".
+    #[arg(long, value_name = "REPORT=SF")]
+    pub key: Option<String>,
+
+    /// A mapping: report column = Salesforce field (repeat); a column alone gets WalkMe_<Column>__c.
+    #[arg(long, value_name = "REPORT=SF")]
+    pub map: Vec<String>,
+
+    /// Never prompt, even on a terminal: every required flag must be given.
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Print the TOML that would be appended; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

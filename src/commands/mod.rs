@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod fields;
+pub mod init;
 pub mod run;
 pub mod validate;
 
@@ -17,6 +18,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Fields(args) => fields::run(&args, ctx),
         Command::Completions(args) => completions::completions(&args, ctx),
         Command::Man(args) => completions::man(&args, ctx),
+        Command::Init(args) => init::run(&args, ctx),
     }
 }
 

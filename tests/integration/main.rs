@@ -3,6 +3,7 @@
 mod client;
 mod completions;
 mod fields;
+mod init;
 mod readme;
 mod schedule;
 mod support;
