@@ -100,6 +100,41 @@ Examples:
   walkme-sf logs show 20261201T194716123Z-1a2b   one run: its fields, then its log"
     )]
     Logs(LogsArgs),
+
+    /// The custom fields an integration needs: the e-mail to the Salesforce admin, or metadata.
+    #[command(after_help = "\
+Examples:
+  walkme-sf fields lead-logins                       the e-mail to the Salesforce admin
+  walkme-sf fields lead-logins --env sandbox         only the fields the sandbox lacks
+  walkme-sf fields lead-logins --metadata sf-fields  a folder for `sf project deploy start`
+  walkme-sf fields lead-logins --json                machine-readable")]
+    Fields(FieldsArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  walkme-sf completions bash > ~/.local/share/bash-completion/completions/walkme-sf
+  walkme-sf completions zsh > ~/.zfunc/_walkme-sf      # with fpath+=~/.zfunc in ~/.zshrc
+  walkme-sf completions fish > ~/.config/fish/completions/walkme-sf.fish
+  walkme-sf completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one per command into a folder.
+    #[command(after_help = "\
+Examples:
+  walkme-sf man | man -l -                 read it now
+  walkme-sf man --dir ~/.local/share/man/man1  install walkme-sf.1 and walkme-sf-run.1, …")]
+    Man(ManArgs),
+
+    /// Add an integration to the config: interactively, or entirely from flags.
+    #[command(after_help = "\
+Examples:
+  walkme-sf init                                       the wizard (on a terminal)
+  walkme-sf init --name lead-logins --object Lead \\
+      --report 'reports/logins-review-*.csv' --report-name 'Logins Review' \\
+      --key 'User ID=Email' --map 'First Login' --map 'Last Login=WalkMe_Last_Login__c'
+  walkme-sf init ... --dry-run                         print the TOML, write nothing")]
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -260,4 +295,75 @@ pub struct ValidateArgs {
     /// and the reports' values convert to the fields' types.
     #[arg(long)]
     pub online: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FieldsArgs {
+    /// The integration whose fields to list.
+    pub integration: String,
+
+    /// Also write a Salesforce DX project creating the fields (and a permission set) here.
+    #[arg(long, value_name = "DIR")]
+    pub metadata: Option<std::path::PathBuf>,
+
+    /// List only the fields this environment's org lacks (needs a login).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Print one JSON document (schema_version 1) instead of the e-mail.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `walkme-sf.1` and a page per command into this folder instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The integration's name (letters, digits, `-`, `_`).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The environment to write to [default: sandbox].
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// The Salesforce object's API name (Lead, Contact, WalkMe_Course_Progress__c…).
+    #[arg(long)]
+    pub object: Option<String>,
+
+    /// The report CSV: a path or glob (the newest match is used).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<String>,
+
+    /// The report's name in run logs [default: from the file name].
+    #[arg(long, value_name = "NAME")]
+    pub report_name: Option<String>,
+
+    /// The key pair: report column = Salesforce field, e.g. "User ID=Email".
+    #[arg(long, value_name = "REPORT=SF")]
+    pub key: Option<String>,
+
+    /// A mapping: report column = Salesforce field (repeat); a column alone gets WalkMe_<Column>__c.
+    #[arg(long, value_name = "REPORT=SF")]
+    pub map: Vec<String>,
+
+    /// Never prompt, even on a terminal: every required flag must be given.
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Print the TOML that would be appended; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

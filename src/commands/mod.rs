@@ -1,8 +1,11 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
 pub mod accounts;
+pub mod completions;
 pub mod connect;
 pub mod describe;
+pub mod fields;
+pub mod init;
 pub mod login;
 pub mod logout;
 pub mod logs;
@@ -24,6 +27,10 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Accounts(args) => accounts::run(&args, ctx),
         Command::Describe(args) => describe::run(&args, ctx),
         Command::Logs(args) => logs::run(&args, ctx),
+        Command::Fields(args) => fields::run(&args, ctx),
+        Command::Completions(args) => completions::completions(&args, ctx),
+        Command::Man(args) => completions::man(&args, ctx),
+        Command::Init(args) => init::run(&args, ctx),
     }
 }
 

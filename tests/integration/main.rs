@@ -3,10 +3,14 @@
 mod accounts;
 mod auth;
 mod client;
+mod completions;
 mod describe;
+mod fields;
+mod init;
 mod logs;
 mod readme;
 mod run;
+mod schedule;
 mod secrets;
 mod sf;
 mod support;

@@ -58,6 +58,11 @@ impl TestEnv {
         path
     }
 
+    /// A path below the test directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// A `walkme-sf` command run in the test directory with an isolated environment.
     pub fn command(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::from_std(self.std_command());
