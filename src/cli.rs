@@ -9,7 +9,9 @@ use crate::output::ColorChoice;
 const EXAMPLES: &str = "\
 Examples:
   walkme-sf validate                      check integrations.toml
-  walkme-sf --config acme.toml validate   check another file";
+  walkme-sf --config acme.toml validate   check another file
+  walkme-sf run --all                     sync every integration
+  walkme-sf logs                          the run history";
 
 /// Push WalkMe Insights report metrics into Salesforce records, declaratively.
 #[derive(Debug, Parser)]
@@ -43,7 +45,8 @@ pub enum Command {
 Examples:
   walkme-sf validate                  every integration, offline
   walkme-sf validate lead-logins      one integration
-  walkme-sf validate --json           machine-readable, for CI")]
+  walkme-sf validate --json           machine-readable, for CI
+  walkme-sf validate --online         also check fields and report values against the orgs")]
     Validate(ValidateArgs),
 
     /// Sync integrations: match report rows to records and write what changed.
@@ -56,6 +59,36 @@ Examples:
   walkme-sf run lead-logins --only ann@acme.com  just one key, for debugging")]
     Run(RunArgs),
 
+    /// Log in to an environment's org and keep the login in the OS keyring (or a file).
+    #[command(after_help = "\
+Examples:
+  walkme-sf login --env sandbox                   browser login (PKCE), stored in the OS keyring
+  walkme-sf login --env sandbox --device          print a code to enter on another device
+  walkme-sf login --env sandbox --store file      keep the login in an owner-only file
+  walkme-sf login --env production --jwt          prove the JWT bearer settings work")]
+    Login(LoginArgs),
+
+    /// Revoke an environment's stored login and delete it.
+    #[command(after_help = "\
+Examples:
+  walkme-sf logout --env sandbox")]
+    Logout(LogoutArgs),
+
+    /// Every environment of the config and whether it is logged in.
+    #[command(after_help = "\
+Examples:
+  walkme-sf accounts                 what is stored, offline
+  walkme-sf accounts --check         prove each login works; show the API requests left today
+  walkme-sf accounts --json          machine-readable")]
+    Accounts(AccountsArgs),
+
+    /// An object's fields: type, length, whether they can be written or used as a key.
+    #[command(after_help = "\
+Examples:
+  walkme-sf describe --env sandbox Lead
+  walkme-sf describe --env sandbox Contact --json")]
+    Describe(DescribeArgs),
+
     /// The run history, newest first; `logs show RUN_ID` prints one run in full.
     #[command(
         args_conflicts_with_subcommands = true,
@@ -67,6 +100,41 @@ Examples:
   walkme-sf logs show 20261201T194716123Z-1a2b   one run: its fields, then its log"
     )]
     Logs(LogsArgs),
+
+    /// The custom fields an integration needs: the e-mail to the Salesforce admin, or metadata.
+    #[command(after_help = "\
+Examples:
+  walkme-sf fields lead-logins                       the e-mail to the Salesforce admin
+  walkme-sf fields lead-logins --env sandbox         only the fields the sandbox lacks
+  walkme-sf fields lead-logins --metadata sf-fields  a folder for `sf project deploy start`
+  walkme-sf fields lead-logins --json                machine-readable")]
+    Fields(FieldsArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  walkme-sf completions bash > ~/.local/share/bash-completion/completions/walkme-sf
+  walkme-sf completions zsh > ~/.zfunc/_walkme-sf      # with fpath+=~/.zfunc in ~/.zshrc
+  walkme-sf completions fish > ~/.config/fish/completions/walkme-sf.fish
+  walkme-sf completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one per command into a folder.
+    #[command(after_help = "\
+Examples:
+  walkme-sf man | man -l -                 read it now
+  walkme-sf man --dir ~/.local/share/man/man1  install walkme-sf.1 and walkme-sf-run.1, …")]
+    Man(ManArgs),
+
+    /// Add an integration to the config: interactively, or entirely from flags.
+    #[command(after_help = "\
+Examples:
+  walkme-sf init                                       the wizard (on a terminal)
+  walkme-sf init --name lead-logins --object Lead \\
+      --report 'reports/logins-review-*.csv' --report-name 'Logins Review' \\
+      --key 'User ID=Email' --map 'First Login' --map 'Last Login=WalkMe_Last_Login__c'
+  walkme-sf init ... --dry-run                         print the TOML, write nothing")]
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +165,81 @@ pub enum LogsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `login`'s flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+#[group(multiple = false)]
+#[allow(clippy::struct_excessive_bools)] // mutually exclusive switches of one choice
+pub struct FlowArgs {
+    /// Browser login: authorization code with PKCE and a loopback redirect (the default).
+    #[arg(long)]
+    pub web: bool,
+    /// Salesforce's device flow: enter a code on another device.
+    #[arg(long)]
+    pub device: bool,
+    /// JWT bearer flow (`username` and `jwt_key_file` in the environment); stores nothing.
+    #[arg(long)]
+    pub jwt: bool,
+    /// Client credentials flow (`$WALKME_SF_CLIENT_SECRET`); stores nothing.
+    #[arg(long)]
+    pub client_credentials: bool,
+}
+
+/// Where `login` keeps the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StoreChoice {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    #[default]
+    Keyring,
+    /// An owner-only file under `$XDG_CONFIG_HOME/walkme-sf/credentials/`.
+    File,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The environment to log in to.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    #[command(flatten)]
+    pub flow: FlowArgs,
+
+    /// Where to keep the login (browser and device flows).
+    #[arg(long, value_enum, conflicts_with_all = ["jwt", "client_credentials"])]
+    pub store: Option<StoreChoice>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The environment to log out of.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Prove each login works and show the remaining daily API requests.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print one JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The environment whose org to ask.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+
+    /// The object's API name (`Lead`, `Contact`, `WalkMe_Course_Progress__c`).
+    pub object: String,
+
+    /// Print the fields as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -147,4 +290,80 @@ pub struct ValidateArgs {
     /// Print one JSON document: `{"ok": bool, "problems": [...]}`.
     #[arg(long)]
     pub json: bool,
+
+    /// Also check against each org: fields exist and can be written, the key can be queried,
+    /// and the reports' values convert to the fields' types.
+    #[arg(long)]
+    pub online: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FieldsArgs {
+    /// The integration whose fields to list.
+    pub integration: String,
+
+    /// Also write a Salesforce DX project creating the fields (and a permission set) here.
+    #[arg(long, value_name = "DIR")]
+    pub metadata: Option<std::path::PathBuf>,
+
+    /// List only the fields this environment's org lacks (needs a login).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Print one JSON document (schema_version 1) instead of the e-mail.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `walkme-sf.1` and a page per command into this folder instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The integration's name (letters, digits, `-`, `_`).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The environment to write to [default: sandbox].
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// The Salesforce object's API name (Lead, Contact, WalkMe_Course_Progress__c…).
+    #[arg(long)]
+    pub object: Option<String>,
+
+    /// The report CSV: a path or glob (the newest match is used).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<String>,
+
+    /// The report's name in run logs [default: from the file name].
+    #[arg(long, value_name = "NAME")]
+    pub report_name: Option<String>,
+
+    /// The key pair: report column = Salesforce field, e.g. "User ID=Email".
+    #[arg(long, value_name = "REPORT=SF")]
+    pub key: Option<String>,
+
+    /// A mapping: report column = Salesforce field (repeat); a column alone gets WalkMe_<Column>__c.
+    #[arg(long, value_name = "REPORT=SF")]
+    pub map: Vec<String>,
+
+    /// Never prompt, even on a terminal: every required flag must be given.
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Print the TOML that would be appended; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

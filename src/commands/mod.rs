@@ -1,8 +1,17 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
+pub mod accounts;
+pub mod completions;
+pub mod connect;
+pub mod describe;
+pub mod fields;
+pub mod init;
+pub mod login;
+pub mod logout;
 pub mod logs;
 pub mod run;
 pub mod validate;
+mod validate_online;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -13,7 +22,15 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Validate(args) => validate::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
+        Command::Login(args) => login::run(&args, ctx),
+        Command::Logout(args) => logout::run(&args, ctx),
+        Command::Accounts(args) => accounts::run(&args, ctx),
+        Command::Describe(args) => describe::run(&args, ctx),
         Command::Logs(args) => logs::run(&args, ctx),
+        Command::Fields(args) => fields::run(&args, ctx),
+        Command::Completions(args) => completions::completions(&args, ctx),
+        Command::Man(args) => completions::man(&args, ctx),
+        Command::Init(args) => init::run(&args, ctx),
     }
 }
 

@@ -1,12 +1,10 @@
 //! `walkme-sf run`: the sync of SPEC §5 for one or more integrations, each recorded as a run.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 
-use crate::auth::session::{self, EnvVars, Stores};
-use crate::auth::store::default_credentials_dir;
+use crate::auth::session::EnvVars;
 use crate::cli::RunArgs;
 use crate::config::{self, Config, Integration, ReportLocation, diagnostic::did_you_mean};
 use crate::context::Context;
@@ -194,10 +192,14 @@ async fn sync_one(
 ) -> Result<sync::Finished> {
     let report_path = locate_report(integration, run).await?;
     run.record.report.file = report_path.display().to_string();
-    let http = crate::auth::http::http_client().map_err(|e| e.into_fail(&env.name))?;
-    let stores = Stores::new(default_credentials_dir().map_err(|e| Fail::auth(e.to_string()))?);
-    let session = session::resolve(env, &EnvVars::from_process(), &stores, &http).await?;
-    let client = Client::new(Arc::new(session), &env.api_version);
+    // The same session rules as every command (SPEC §3), naming a file-kept login on stderr.
+    let client = super::connect::client(
+        env,
+        &EnvVars::from_process(),
+        &super::connect::stores()?,
+        printer,
+    )
+    .await?;
     *client_slot = Some(client.clone());
     let describe = client
         .describe(&integration.object)

@@ -56,6 +56,19 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         });
     }
 
+    if args.online {
+        match &config {
+            Some(config) if problems.is_empty() => {
+                let online =
+                    super::validate_online::check(config, &args.integrations, &ctx.printer)?;
+                problems.extend(online);
+            }
+            _ => ctx.printer.status(
+                "note: the online checks need a valid config; fix the problems below first",
+            ),
+        }
+    }
+
     let ok = problems.is_empty();
     if args.json {
         ctx.printer.json(&Output {

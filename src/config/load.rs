@@ -840,6 +840,12 @@ pub fn problem_at(path: &Path, loc: Loc, message: impl Into<String>) -> Problem 
     }
 }
 
+/// A problem at a line and column of the config's text, for checks made after loading (such
+/// as `validate --online`, which only has the [`Loc`]s of the validated config).
+pub fn problem_in(source: &Source, loc: Loc, message: impl Into<String>) -> Problem {
+    located(&source.path, loc, source).with_message(message.into())
+}
+
 /// A problem at a known line and column (used after spans are gone).
 fn located(path: &Path, loc: Loc, source: &Source) -> Problem {
     let offset = line_col_offset(&source.text, loc);

@@ -8,5 +8,5 @@ pub mod model;
 pub mod schema;
 
 pub use diagnostic::{Problem, Source};
-pub use load::{LoadError, check, load, problem_at, url_allowed};
+pub use load::{LoadError, check, load, problem_at, problem_in, url_allowed};
 pub use model::*;

@@ -357,6 +357,18 @@ impl Client {
         .await
     }
 
+    /// `GET …/vNN.N/`: the resources of the pinned version (REST guide "Resources by Version").
+    /// The cheapest authenticated data call: it proves the session and, like every data call,
+    /// brings a `Sforce-Limit-Info` header (research §1.7, §6.2), read through [`Client::stats`].
+    pub async fn resources(&self) -> Result<serde_json::Value, SfError> {
+        let path = format!("{}/", self.data_path());
+        self.json(
+            Request::new(Method::GET, path, CallKind::Other),
+            "the resources list",
+        )
+        .await
+    }
+
     /// `GET {instance}/services/oauth2/userinfo` (research §1.7); proves the token works.
     pub async fn userinfo(&self) -> Result<UserInfo, SfError> {
         self.json(

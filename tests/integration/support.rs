@@ -6,6 +6,8 @@ use std::process::Output;
 
 pub struct TestEnv {
     dir: tempfile::TempDir,
+    /// Let the binary reach the session's keyring (only the keyring tests do).
+    keyring: bool,
 }
 
 /// What a run of the binary produced.
@@ -20,12 +22,29 @@ impl TestEnv {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            keyring: false,
+        }
+    }
+
+    /// A test environment whose commands reach the D-Bus session's keyring.
+    pub fn with_keyring() -> Self {
+        Self {
+            keyring: true,
+            ..Self::new()
         }
     }
 
     /// The test directory.
     pub fn path(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// Where `login --store file` keeps the login of `env`.
+    pub fn credentials_file(&self, env: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("xdg-config/walkme-sf/credentials")
+            .join(format!("{env}.json"))
     }
 
     /// Write a file below the test directory (parents created).
@@ -39,10 +58,35 @@ impl TestEnv {
         path
     }
 
+    /// A path below the test directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// A `walkme-sf` command run in the test directory with an isolated environment.
     pub fn command(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("walkme-sf").expect("binary");
+        let mut cmd = assert_cmd::Command::from_std(self.std_command());
+        cmd.timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    /// The same command as a `std::process::Command`, for tests that run it in the background.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("walkme-sf"));
+        if !self.keyring {
+            // No session bus: the OS keyring is unavailable, so no test touches the user's
+            // keyring, and parallel tests cannot share entries.
+            let runtime = self.dir.path().join("xdg-runtime");
+            std::fs::create_dir_all(&runtime).expect("mkdir");
+            cmd.env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/walkme-sf-test-bus",
+            )
+            .env("XDG_RUNTIME_DIR", runtime);
+        }
         cmd.current_dir(self.dir.path())
+            .env_remove("BROWSER")
+            .env_remove("WALKME_SF_LOGIN_TIMEOUT")
             .env_remove("WALKME_SF_CONFIG")
             .env_remove("WALKME_SF_ACCESS_TOKEN")
             .env_remove("WALKME_SF_INSTANCE_URL")
@@ -52,8 +96,7 @@ impl TestEnv {
             .env("WALKME_SF_STATE_DIR", self.dir.path().join("state"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
             .env("NO_COLOR", "1")
-            .env("RUST_BACKTRACE", "1")
-            .timeout(std::time::Duration::from_secs(120));
+            .env("RUST_BACKTRACE", "1");
         cmd
     }
 
