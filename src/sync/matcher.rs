@@ -324,14 +324,8 @@ mod tests {
 
     #[test]
     fn keys_are_escaped_literals() {
-        let keys = vec![
-            "o'brien@example.com".to_owned(),
-            "a\\b') OR Name LIKE ('%".to_owned(),
-        ];
-        let chunks = chunks(
-            "SELECT Id FROM Lead WHERE Email IN (",
-            keys.iter().map(String::as_str),
-        );
+        let keys = ["o'brien@example.com", "a\\b') OR Name LIKE ('%"];
+        let chunks = chunks("SELECT Id FROM Lead WHERE Email IN (", keys);
         assert_eq!(chunks[0][0], "'o\\'brien@example.com'");
         assert_eq!(chunks[0][1], "'a\\\\b\\') OR Name LIKE (\\'%'");
     }
