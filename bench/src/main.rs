@@ -299,7 +299,7 @@ fn run_scenario(
     emu.reset_stats();
     let started = Instant::now();
     let usage_path = dir.join("usage.json");
-    let status = Command::new(std::env::current_exe()?)
+    let measured = Command::new(std::env::current_exe()?)
         .arg(MEASURE)
         .arg(&usage_path)
         .arg(bin)
@@ -315,8 +315,8 @@ fn run_scenario(
         .status()
         .with_context(|| format!("starting {}", bin.display()))?;
     let wall = started.elapsed();
-    if !status.success() {
-        bail!("{}: measuring walkme-sf failed ({status})", s.name);
+    if !measured.success() {
+        bail!("{}: measuring walkme-sf failed ({measured})", s.name);
     }
     let usage: Value = serde_json::from_str(&std::fs::read_to_string(&usage_path)?)?;
     let exit_code = usage["exit_code"].as_i64();
