@@ -156,8 +156,20 @@ impl Matched {
         converted: bool,
         values: impl FnOnce() -> Vec<Value>,
     ) -> bool {
-        let norm = key::normalise(key_value, case_sensitive);
-        let Some(&row) = prepared.index.get(&norm) else {
+        // Most keys (e-mail addresses as Salesforce stores them) are already in normal form:
+        // look them up as they are, without allocating their folded copy (a scan does this
+        // for every record of the object).
+        let plain = key_value.is_ascii()
+            && (case_sensitive || !key_value.bytes().any(|b| b.is_ascii_uppercase()))
+            && key_value.trim() == key_value;
+        let found = if plain {
+            prepared.index.get(key_value)
+        } else {
+            prepared
+                .index
+                .get(&key::normalise(key_value, case_sensitive))
+        };
+        let Some(&row) = found else {
             return false;
         };
         self.by_row.entry(row).or_default().push(Found {
