@@ -25,7 +25,8 @@ pub struct RecordChange {
 /// leaves mapping `i` alone (an empty cell under `empty_cells = "skip"`).
 #[must_use]
 pub fn diff(new: &[Option<Value>], old: &[Value]) -> Vec<FieldChange> {
-    new.iter()
+    let mut changes: Vec<FieldChange> = new
+        .iter()
         .zip(old)
         .enumerate()
         .filter_map(|(mapping, (new, old))| match new {
@@ -36,7 +37,11 @@ pub fn diff(new: &[Option<Value>], old: &[Value]) -> Vec<FieldChange> {
             }),
             _ => None,
         })
-        .collect()
+        .collect();
+    // `collect` of a filtered iterator starts at 4 slots of 112 bytes: for a million planned
+    // records with 2 changed fields that was 224 MB of empty slots (massif, issue 6).
+    changes.shrink_to_fit();
+    changes
 }
 
 #[cfg(test)]
