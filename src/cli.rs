@@ -55,6 +55,48 @@ Examples:
   walkme-sf run lead-logins --env production   promote from sandbox to production
   walkme-sf run lead-logins --only ann@acme.com  just one key, for debugging")]
     Run(RunArgs),
+
+    /// The run history, newest first; `logs show RUN_ID` prints one run in full.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "\
+Examples:
+  walkme-sf logs                          the last 20 runs of every integration
+  walkme-sf logs lead-logins --limit 5    the last 5 runs of one integration
+  walkme-sf logs --json                   run.json of each run, as one JSON array
+  walkme-sf logs show 20261201T194716123Z-1a2b   one run: its fields, then its log"
+    )]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(subcommand)]
+    pub show: Option<LogsCommand>,
+
+    /// Only the runs of this integration.
+    pub integration: Option<String>,
+
+    /// How many runs to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print the runs' run.json as one JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// One run in full: its fields, then its log.
+    Show {
+        /// The run id (the first column of `walkme-sf logs`).
+        run_id: String,
+
+        /// Print the run's run.json.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +132,11 @@ pub struct RunArgs {
     /// Wait for a running sync of the same integration instead of failing.
     #[arg(long)]
     pub wait: bool,
+
+    /// Daily API requests to leave for other tools (default: 5% of the org's allowance); a
+    /// plan that would dig into them stops before its first write.
+    #[arg(long, value_name = "N")]
+    pub api_reserve: Option<u64>,
 }
 
 #[derive(Debug, Args)]

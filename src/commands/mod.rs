@@ -1,5 +1,6 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
+pub mod logs;
 pub mod run;
 pub mod validate;
 
@@ -12,6 +13,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Validate(args) => validate::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
+        Command::Logs(args) => logs::run(&args, ctx),
     }
 }
 

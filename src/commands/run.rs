@@ -48,6 +48,7 @@ pub fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus> {
     }
     let mut printer = ctx.printer.clone();
     printer.quiet |= args.quiet;
+    printer.progress &= !printer.quiet;
     let state_dir = ctx.state_dir()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -123,10 +124,16 @@ async fn run_one(
     ));
     let mut client_slot = None;
     let result = sync_one(integration, env, args, &mut run, printer, &mut client_slot).await;
+    let (result, planned, preview) = match result {
+        Ok(f) => (Ok(f.stop), f.planned, f.preview),
+        Err(e) => (Err(e), 0, Vec::new()),
+    };
     if let Some(client) = &client_slot {
         let stats = client.stats();
         run.record.api_calls = stats.total();
     }
+    // Whether the error still has to be printed (errors of `Err` are printed where they occur).
+    let reported = matches!(result, Ok(Stop::Failed(_) | Stop::Auth(_)));
     let (status, exit, error) = match result {
         Ok(Stop::Done) => {
             let c = &run.record.counts;
@@ -163,7 +170,17 @@ async fn run_one(
         Err(e) => return fail(anyhow::Error::new(e).context("cannot write run.json")),
     };
     let _ = runlog::prune(state_dir, &integration.name);
-    summary(printer, &record, &path, error.as_deref());
+    if args.dry_run && !args.json {
+        print_preview(printer, planned, &preview, &path);
+    }
+    summary(printer, &record, &path);
+    // A stop the sync reported (not an error already printed): shown even with --quiet.
+    if let (Some(message), true) = (&error, reported) {
+        crate::error::report(
+            &anyhow::Error::new(Fail::failed(format!("{}: {message}", integration.name))),
+            printer.color_stderr,
+        );
+    }
     (exit, Some(record))
 }
 
@@ -174,7 +191,7 @@ async fn sync_one(
     run: &mut RunDir,
     printer: &Printer,
     client_slot: &mut Option<Client>,
-) -> Result<Stop> {
+) -> Result<sync::Finished> {
     let report_path = locate_report(integration, run).await?;
     run.record.report.file = report_path.display().to_string();
     let http = crate::auth::http::http_client().map_err(|e| e.into_fail(&env.name))?;
@@ -190,6 +207,7 @@ async fn sync_one(
     let options = RunOptions {
         dry_run: args.dry_run,
         only: args.only.clone(),
+        api_reserve: args.api_reserve,
     };
     sync::run(
         integration,
@@ -283,7 +301,56 @@ async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBu
     }
 }
 
-fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path, error: Option<&str>) {
+/// The dry run's plan: old → new per field for the first records (stdout: it is the result).
+fn print_preview(
+    printer: &Printer,
+    planned: usize,
+    preview: &[sync::PreviewRecord],
+    path: &std::path::Path,
+) {
+    use std::fmt::Write as _;
+    if printer.quiet {
+        return;
+    }
+    let clean = crate::output::sanitize;
+    let shown = |v: &str| {
+        if v.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            clean(v)
+        }
+    };
+    let mut out = String::new();
+    if planned == 0 {
+        out.push_str("  the plan changes nothing\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "  the plan changes {planned} record{}:",
+            if planned == 1 { "" } else { "s" }
+        );
+    }
+    for record in preview {
+        let _ = writeln!(out, "    {} {}", clean(&record.key), clean(&record.id));
+        for (field, old, new) in &record.fields {
+            let _ = writeln!(out, "      {field}: {} → {}", shown(old), shown(new));
+        }
+    }
+    if planned > preview.len() {
+        let _ = writeln!(out, "    … and {} more records", planned - preview.len());
+    }
+    if planned > 0 {
+        let _ = writeln!(
+            out,
+            "  the full plan is in {}",
+            path.join("changes.csv").display()
+        );
+    }
+    printer.data(&out);
+}
+
+/// The few lines a run prints (a mail from cron carries them).
+fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path) {
     let c = &r.counts;
     let verb = if r.dry_run { "would update" } else { "updated" };
     printer.status(&format!(
@@ -298,9 +365,6 @@ fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path, error: Opti
         c.failed,
         c.aborted
     ));
-    if let Some(error) = error {
-        printer.status(&format!("  error: {}", crate::output::sanitize(error)));
-    }
     printer.status(&format!(
         "  {} API calls; run {} in {}",
         r.api_calls,

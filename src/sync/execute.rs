@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use indicatif::ProgressBar;
 use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
@@ -28,6 +29,31 @@ pub const IN_FLIGHT: usize = 4;
 const LOCK_ATTEMPTS: u32 = 5;
 /// How long a Bulk job may take before the run gives up on it.
 const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// Whether a plan of `records` records is written with Bulk API 2.0.
+#[must_use]
+pub fn uses_bulk(integration: &Integration, records: usize) -> bool {
+    match integration.options.write_api {
+        WriteApi::Rest => false,
+        WriteApi::Bulk => true,
+        WriteApi::Auto => records > BULK_THRESHOLD,
+    }
+}
+
+/// Data-API requests a plan of `records` records needs at least: one collections request per
+/// 200 records; per Bulk job its create, upload, close, a few status polls and the two result
+/// sets (research §5.3, §6.2). Retries come on top; the reserve is for them.
+#[must_use]
+pub fn estimate_calls(bulk: bool, records: usize) -> u64 {
+    const BULK_JOB_CALLS: u64 = 3 + 10 + 2;
+    if records == 0 {
+        0
+    } else if bulk {
+        BULK_JOB_CALLS
+    } else {
+        records.div_ceil(MAX_RECORDS) as u64
+    }
+}
 
 /// What became of one planned record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +83,9 @@ pub async fn write(
     client: &Client,
     run: &mut RunDir,
     printer: &Printer,
+    progress: &ProgressBar,
 ) -> Outcome {
-    let bulk = match integration.options.write_api {
-        WriteApi::Rest => false,
-        WriteApi::Bulk => true,
-        WriteApi::Auto => changes.len() > BULK_THRESHOLD,
-    };
+    let bulk = uses_bulk(integration, changes.len());
     if changes.is_empty() {
         return Outcome {
             results: Vec::new(),
@@ -91,7 +114,17 @@ pub async fn write(
     let all: Vec<usize> = (0..changes.len()).collect();
     let mut stop = None;
     let retry = if bulk {
-        match write_bulk(integration, fields, changes, &all, client, &mut results).await {
+        match write_bulk(
+            integration,
+            fields,
+            changes,
+            &all,
+            client,
+            &mut results,
+            progress,
+        )
+        .await
+        {
             Ok(locked) => locked,
             Err(e) => {
                 stop = Some(e);
@@ -113,34 +146,40 @@ pub async fn write(
                 wait.as_millis()
             ));
             tokio::time::sleep(wait).await;
+            // The retried records are written again.
+            progress.set_position(progress.position().saturating_sub(todo.len() as u64));
         }
         attempt += 1;
-        let (locked, error) = write_collections(
+        let job = Job {
             integration,
             fields,
             changes,
-            &todo,
             client,
-            &mut results,
-            attempt >= LOCK_ATTEMPTS,
-        )
-        .await;
+            progress,
+        };
+        let (locked, error) =
+            write_collections(&job, &todo, &mut results, attempt >= LOCK_ATTEMPTS).await;
         stop = error;
         todo = locked;
     }
     Outcome { results, stop }
 }
 
-fn record_json(
-    integration: &Integration,
-    fields: &Fields<'_>,
-    change: &RecordChange,
-) -> Map<String, Json> {
+/// What every collections pass works on.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    integration: &'a Integration,
+    fields: &'a Fields<'a>,
+    changes: &'a [RecordChange],
+    client: &'a Client,
+    progress: &'a ProgressBar,
+}
+
+fn record_json(fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> {
     let mut map = Map::new();
     map.insert("Id".to_owned(), Json::String(change.id.clone()));
     for c in &change.changes {
         map.insert(fields.mapped[c.mapping].name.clone(), c.new.to_json());
-        let _ = &integration.fields[c.mapping];
     }
     map
 }
@@ -148,20 +187,24 @@ fn record_json(
 /// One pass of collections requests over `todo`; returns the records still locked and the error
 /// that must stop the run (daily limit, credentials).
 async fn write_collections(
-    integration: &Integration,
-    fields: &Fields<'_>,
-    changes: &[RecordChange],
+    job: &Job<'_>,
     todo: &[usize],
-    client: &Client,
     results: &mut [RecordResult],
     last_attempt: bool,
 ) -> (Vec<usize>, Option<SfError>) {
+    let Job {
+        integration,
+        fields,
+        changes,
+        client,
+        progress,
+    } = *job;
     let batches: Vec<Vec<usize>> = todo.chunks(MAX_RECORDS).map(<[usize]>::to_vec).collect();
     let object = integration.object.as_str();
     let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let records: Vec<Map<String, Json>> = batch
             .iter()
-            .map(|&i| record_json(integration, fields, &changes[i]))
+            .map(|&i| record_json(fields, &changes[i]))
             .collect();
         async move { (batch, client.update(object, records).await) }
     }))
@@ -169,6 +212,7 @@ async fn write_collections(
     let mut locked = Vec::new();
     let mut stop = None;
     while let Some((batch, result)) = stream.next().await {
+        progress.inc(batch.len() as u64);
         match result {
             Ok(saves) => {
                 for (&i, save) in batch.iter().zip(saves) {
@@ -217,6 +261,7 @@ async fn write_bulk(
     todo: &[usize],
     client: &Client,
     results: &mut [RecordResult],
+    progress: &ProgressBar,
 ) -> Result<Vec<usize>, SfError> {
     const MAX_UPLOAD: usize = 100_000_000;
     let mut columns: Vec<usize> = todo
@@ -289,7 +334,7 @@ async fn write_bulk(
             )));
         }
         collect_bulk(client, &job.id, &by_id, results, &mut locked).await?;
-        let _ = members;
+        progress.inc(members.len() as u64);
     }
     Ok(locked)
 }

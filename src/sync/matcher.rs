@@ -87,6 +87,7 @@ pub async fn fetch(
     fields: &Fields<'_>,
     prepared: &Prepared,
     client: &Client,
+    progress: &indicatif::ProgressBar,
 ) -> Result<Matched, SfError> {
     let prefix = prefix(integration, fields);
     let keys: Vec<String> = {
@@ -99,6 +100,7 @@ pub async fn fetch(
             .collect()
     };
     let mut pending: Vec<Vec<String>> = chunks(&prefix, &keys);
+    progress.set_length(keys.len() as u64);
     let mut matched = Matched::default();
     let case_sensitive = integration.options.key_case_sensitive;
     // Chunks run a few at a time; a chunk refused as too long is halved and queued again.
@@ -112,6 +114,7 @@ pub async fn fetch(
         for (chunk, result) in batch.into_iter().zip(results) {
             match result {
                 Ok(records) => {
+                    progress.inc(chunk.len() as u64);
                     for record in records {
                         let Some(id) = record.get("Id").and_then(|v| v.as_str()) else {
                             continue;

@@ -8,6 +8,8 @@ pub mod matcher;
 pub mod plan;
 pub mod prepare;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::config::{Integration, MaxChanges};
 use crate::report::Value;
 use crate::runlog::RunDir;
@@ -23,6 +25,34 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// `--only KEY…`: just the rows with these keys (normalised like every key).
     pub only: Vec<String>,
+    /// Daily API requests to leave for others; `None` = [`DEFAULT_RESERVE_PERCENT`] of the
+    /// org's allowance.
+    pub api_reserve: Option<u64>,
+}
+
+/// The share of the org's daily API allowance a run leaves for everything else by default.
+pub const DEFAULT_RESERVE_PERCENT: u64 = 5;
+
+/// Records a dry run shows field by field; the rest is in `changes.csv`.
+pub const PREVIEW_RECORDS: usize = 20;
+
+/// How a sync ended, with what the command shows of its plan.
+#[derive(Debug)]
+pub struct Finished {
+    pub stop: Stop,
+    /// Records the plan changes (or, stopped by `max_changes`, would have changed).
+    pub planned: usize,
+    /// The first [`PREVIEW_RECORDS`] planned records, field by field.
+    pub preview: Vec<PreviewRecord>,
+}
+
+/// One planned record as a dry run shows it; text as sent or read, not yet sanitised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRecord {
+    pub id: String,
+    pub key: String,
+    /// (field, old, new); an empty value is null.
+    pub fields: Vec<(String, String, String)>,
 }
 
 /// How a sync ended, for the run record and the exit code.
@@ -66,9 +96,16 @@ pub async fn run(
     run: &mut RunDir,
     options: &RunOptions,
     printer: &crate::output::Printer,
-) -> anyhow::Result<Stop> {
+) -> anyhow::Result<Finished> {
+    let finished = |stop: Stop| Finished {
+        stop,
+        planned: 0,
+        preview: Vec::new(),
+    };
     // 1. Read and convert the report (rejections are recorded as they are found).
-    let prepared = prepare::read(integration, fields, report_path, options, run)?;
+    let progress = bar(printer, None, "read");
+    let prepared = prepare::read(integration, fields, report_path, options, run, &progress)?;
+    progress.finish_and_clear();
     run.record.counts.rows = prepared.rows_total;
     run.record.counts.rejected = prepared.rejected;
     run.record.counts.skipped = prepared.skipped;
@@ -86,11 +123,14 @@ pub async fn run(
     ));
 
     // 2. Match rows to records.
-    let matched = match matcher::fetch(integration, fields, &prepared, client).await {
+    let progress = bar(printer, Some(0), "match");
+    let matched = matcher::fetch(integration, fields, &prepared, client, &progress).await;
+    progress.finish_and_clear();
+    let matched = match matched {
         Ok(m) => m,
         Err(e) => {
             run.record.counts.aborted += prepared.rows.len() as u64;
-            return Ok(stop_error(&e));
+            return Ok(finished(stop_error(&e)));
         }
     };
     let mut states = vec![RowState::Unchanged; prepared.rows.len()];
@@ -154,6 +194,31 @@ pub async fn run(
         states.iter().filter(|s| **s == RowState::Unchanged).count()
     ));
 
+    let preview: Vec<PreviewRecord> = changes
+        .iter()
+        .take(PREVIEW_RECORDS)
+        .map(|change| PreviewRecord {
+            id: change.id.clone(),
+            key: prepared.rows[change.row].key.clone(),
+            fields: change
+                .changes
+                .iter()
+                .map(|f| {
+                    (
+                        fields.mapped[f.mapping].name.clone(),
+                        f.old.to_string(),
+                        f.new.to_string(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let finished = |stop: Stop| Finished {
+        stop,
+        planned: changes.len(),
+        preview: preview.clone(),
+    };
+
     // 3. The safety brake, before anything is written.
     if let Some(max) = integration.options.max_changes {
         let limit = max.limit(matched_records);
@@ -165,10 +230,10 @@ pub async fn run(
                 }
             };
             finish_counts(run, &states, RowState::Aborted);
-            return Ok(Stop::Failed(format!(
+            return Ok(finished(Stop::Failed(format!(
                 "the plan changes {} records, more than {what}; nothing was written",
                 changes.len()
-            )));
+            ))));
         }
     }
 
@@ -179,11 +244,28 @@ pub async fn run(
         }
         finish_counts(run, &states, RowState::Updated);
         run.log("dry run: nothing was written");
-        return Ok(Stop::Done);
+        return Ok(finished(Stop::Done));
     }
 
-    // 5. Write.
-    let outcome = execute::write(integration, fields, &changes, client, run, printer).await;
+    // 5. Enough daily API allowance left for the plan, keeping the reserve?
+    if let Some(reason) = allowance_short(integration, changes.len(), client, options) {
+        finish_counts(run, &states, RowState::Aborted);
+        return Ok(finished(Stop::Failed(reason)));
+    }
+
+    // 6. Write.
+    let progress = bar(printer, Some(changes.len() as u64), "write");
+    let outcome = execute::write(
+        integration,
+        fields,
+        &changes,
+        client,
+        run,
+        printer,
+        &progress,
+    )
+    .await;
+    progress.finish_and_clear();
     for (index, result) in outcome.results.iter().enumerate() {
         let change = &changes[index];
         let row = change.row;
@@ -221,10 +303,56 @@ pub async fn run(
     // whose records all succeeded are updated.
     finish_counts(run, &states, RowState::Aborted);
     run.flush()?;
-    Ok(match outcome.stop {
+    Ok(finished(match outcome.stop {
         None => Stop::Done,
         Some(e) => stop_error(&e),
+    }))
+}
+
+/// Why the org's remaining daily API requests (from the last `Sforce-Limit-Info`, research
+/// §6.2) minus the reserve cannot cover the plan, if they cannot.
+fn allowance_short(
+    integration: &Integration,
+    records: usize,
+    client: &Client,
+    options: &RunOptions,
+) -> Option<String> {
+    let info = client.stats().limit_info?;
+    let bulk = execute::uses_bulk(integration, records);
+    let needed = execute::estimate_calls(bulk, records);
+    let reserve = options
+        .api_reserve
+        .unwrap_or(info.max * DEFAULT_RESERVE_PERCENT / 100);
+    let usable = info.remaining().saturating_sub(reserve);
+    (needed > usable).then(|| {
+        format!(
+            "the plan needs about {needed} API requests, but only {} of the org's daily API \
+             allowance remain ({}/{} used) and {reserve} are kept in reserve; nothing was written",
+            info.remaining(),
+            info.used,
+            info.max
+        )
     })
+}
+
+/// A progress bar on stderr when it is a terminal, else one that draws nothing.
+fn bar(printer: &crate::output::Printer, len: Option<u64>, what: &str) -> ProgressBar {
+    if !printer.progress {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match len {
+        Some(n) => (
+            ProgressBar::new(n),
+            "  {msg:5} [{bar:30}] {pos}/{len} {elapsed}",
+        ),
+        None => (ProgressBar::new_spinner(), "  {msg:5} {spinner} {pos} rows"),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// Count every row not yet counted; `pending` says what a still-pending row became.

@@ -43,6 +43,7 @@ pub fn read(
     path: &Path,
     options: &RunOptions,
     run: &mut RunDir,
+    progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Prepared> {
     let usage = |message: String| Fail::usage(message);
     let mut report = Report::open(path)
@@ -71,16 +72,25 @@ pub fn read(
     let mut seen: HashMap<String, Vec<(u64, Option<Row>)>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for item in report.by_ref() {
+        progress.inc(1);
         let row = match item {
             Ok(row) => row,
             Err(rejected) => {
-                prepared.rows_total += 1;
-                prepared.rejected += 1;
                 let key = rejected
                     .cells
                     .as_ref()
                     .and_then(|c| c.get(key_col))
                     .map_or("", |k| k.trim());
+                // `--only`: a row whose key can be read and is not asked for is not part of
+                // the run; one whose key cannot be read may be, so it is reported.
+                if !only.is_empty()
+                    && !key.is_empty()
+                    && !only.contains(&key::normalise(key, case_sensitive))
+                {
+                    continue;
+                }
+                prepared.rows_total += 1;
+                prepared.rejected += 1;
                 run.rejected(rejected.line, key, &rejected.reason)?;
                 continue;
             }

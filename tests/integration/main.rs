@@ -2,6 +2,7 @@
 
 mod client;
 mod readme;
+mod run;
 mod support;
 mod validate;
 mod validate_headers;

@@ -23,6 +23,11 @@ impl TestEnv {
         }
     }
 
+    /// The test directory.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Write a file below the test directory (parents created).
     #[track_caller]
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
