@@ -1,6 +1,7 @@
 //! One module per subcommand: each reads its arguments, calls domain modules and prints.
 
 pub mod logs;
+pub mod revert;
 pub mod run;
 pub mod validate;
 
@@ -14,6 +15,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
         Command::Logs(args) => logs::run(&args, ctx),
+        Command::Revert(args) => revert::run(&args, ctx),
     }
 }
 

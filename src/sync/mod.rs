@@ -7,6 +7,7 @@ pub mod key;
 pub mod matcher;
 pub mod plan;
 pub mod prepare;
+pub mod revert;
 
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -2,6 +2,7 @@
 
 mod client;
 mod readme;
+mod revert;
 mod run;
 mod support;
 mod validate;
