@@ -1,7 +1,9 @@
 //! The one integration-test binary: each module drives the real `walkme-sf` binary.
 
 mod client;
+mod faults;
 mod readme;
+mod reliability;
 mod revert;
 mod run;
 mod support;
