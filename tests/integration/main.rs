@@ -2,6 +2,7 @@
 
 mod client;
 mod faults;
+mod interrupt;
 mod readme;
 mod reliability;
 mod revert;
