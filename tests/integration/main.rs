@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module drives the real `walkme-sf` binary.
 
+mod bad_input;
 mod client;
 mod faults;
 mod interrupt;

@@ -1,0 +1,448 @@
+//! Bad input (issue 7 item 3): malformed reports through the real binary against the emulator.
+//! Each case states the exit code, what the run record says, and exactly which Leads change —
+//! every other Lead must be left as it was ("nothing wrong written").
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::run::{SyncEnv, csv_lines};
+
+const CONFIG: &str = r#"
+[integrations.bad]
+environment = "sandbox"
+object = "Lead"
+report = { name = "Bad", path = "bad.csv" }
+key = { report = "Email", salesforce = "Email" }
+
+[[integrations.bad.fields]]
+report = "Logins"
+salesforce = "WalkMe_Logins_Last_30_Days__c"
+
+[[integrations.bad.fields]]
+report = "Title"
+salesforce = "Title"
+"#;
+
+const ANNA: &str = "anna.schmidt@acme-corp.com";
+const BEN: &str = "ben.meyer@globex.io";
+const CARLA: &str = "carla.okafor@initech.de";
+
+/// What a case must end in.
+struct Expect {
+    code: i32,
+    /// Text stderr must hold.
+    stderr: &'static str,
+    /// `counts` of `run.json` (rows, rejected, updated), when a run got to read the report.
+    counts: Option<(u64, u64, u64)>,
+    /// The Leads that change, by e-mail: (logins, title).
+    changes: Vec<(&'static str, Option<f64>, Option<&'static str>)>,
+}
+
+fn whole(stderr: &'static str) -> Expect {
+    Expect {
+        code: 2,
+        stderr,
+        counts: None,
+        changes: Vec::new(),
+    }
+}
+
+fn rows(
+    code: i32,
+    counts: (u64, u64, u64),
+    changes: Vec<(&'static str, Option<f64>, Option<&'static str>)>,
+) -> Expect {
+    Expect {
+        code,
+        stderr: "",
+        counts: Some(counts),
+        changes,
+    }
+}
+
+fn leads(env: &SyncEnv) -> BTreeMap<String, Map<String, Value>> {
+    env.emu
+        .records("Lead")
+        .into_iter()
+        .map(|r| (r["Id"].as_str().expect("Id").to_owned(), r))
+        .collect()
+}
+
+/// Run one malformed report and check everything the case promises.
+#[track_caller]
+fn case(name: &str, report: &[u8], expect: &Expect) -> SyncEnv {
+    let env = SyncEnv::new();
+    env.config(CONFIG);
+    env.t.write("bad.csv", report);
+    let before = leads(&env);
+    let run = env.run(&["run", "bad"]);
+    assert_eq!(
+        run.code, expect.code,
+        "{name}: exit code\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run.assert_no_panic();
+    assert!(
+        run.stderr.contains(expect.stderr),
+        "{name}: stderr lacks {:?}:\n{}",
+        expect.stderr,
+        run.stderr
+    );
+    // Nothing but the expected changes.
+    let after = leads(&env);
+    assert_eq!(after.len(), before.len(), "{name}");
+    let mut changed = BTreeMap::new();
+    for (id, record) in &after {
+        let old = &before[id];
+        let differs: Vec<&String> = record
+            .keys()
+            .filter(|k| {
+                !matches!(
+                    k.as_str(),
+                    "LastModifiedDate" | "SystemModstamp" | "LastModifiedById"
+                ) && record[*k] != old[*k]
+            })
+            .collect();
+        if !differs.is_empty() {
+            for k in &differs {
+                assert!(
+                    matches!(k.as_str(), "WalkMe_Logins_Last_30_Days__c" | "Title"),
+                    "{name}: {id}.{k} changed"
+                );
+            }
+            changed.insert(
+                record["Email"].as_str().unwrap_or_default().to_owned(),
+                (
+                    record["WalkMe_Logins_Last_30_Days__c"].as_f64(),
+                    record["Title"].as_str().map(str::to_owned),
+                ),
+            );
+        }
+    }
+    let expected: BTreeMap<String, (Option<f64>, Option<String>)> = expect
+        .changes
+        .iter()
+        .map(|(e, l, t)| ((*e).to_owned(), (*l, t.map(str::to_owned))))
+        .collect();
+    assert_eq!(changed, expected, "{name}: the Leads that changed");
+    if expect.code == 2 {
+        assert_eq!(env.writes(), 0, "{name}: a write after a usage error");
+    }
+    if let Some((n, rejected, updated)) = expect.counts {
+        let (record, _) = env.last("bad");
+        let c = &record["counts"];
+        assert_eq!(
+            (
+                c["rows"].as_u64(),
+                c["rejected"].as_u64(),
+                c["updated"].as_u64()
+            ),
+            (Some(n), Some(rejected), Some(updated)),
+            "{name}: {c}"
+        );
+    }
+    env
+}
+
+const HEADER: &str = "Email,Logins,Title\n";
+
+fn good_rows() -> String {
+    format!("{ANNA},5,Ms\n{BEN},6,Mr\n")
+}
+
+fn good_changes() -> Vec<(&'static str, Option<f64>, Option<&'static str>)> {
+    vec![(ANNA, Some(5.0), Some("Ms")), (BEN, Some(6.0), Some("Mr"))]
+}
+
+/// Good rows around one bad row: the bad one is rejected, the rest written.
+fn around(bad: &[u8]) -> Vec<u8> {
+    let mut out = HEADER.as_bytes().to_vec();
+    out.extend_from_slice(format!("{ANNA},5,Ms\n").as_bytes());
+    out.extend_from_slice(bad);
+    out.extend_from_slice(format!("{BEN},6,Mr\n").as_bytes());
+    out
+}
+
+fn one_rejected() -> Expect {
+    rows(4, (3, 1, 2), good_changes())
+}
+
+#[test]
+fn reports_that_cannot_be_used_as_a_whole() {
+    case("empty file", b"", &whole("no header"));
+    case("only blank lines", b"\n\n\r\n", &whole("no header"));
+    let mut utf16 = vec![0xff, 0xfe];
+    for u in HEADER.encode_utf16().chain(good_rows().encode_utf16()) {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    case("UTF-16 LE", &utf16, &whole("UTF-16"));
+    let mut utf16be = vec![0xfe, 0xff];
+    for u in HEADER.encode_utf16() {
+        utf16be.extend_from_slice(&u.to_be_bytes());
+    }
+    case("UTF-16 BE", &utf16be, &whole("UTF-16"));
+    let mut no_bom = Vec::new();
+    for u in HEADER.encode_utf16() {
+        no_bom.extend_from_slice(&u.to_le_bytes());
+    }
+    case("UTF-16 without a BOM", &no_bom, &whole("NUL"));
+    let mut bad_header = b"Em\xc3il,Logins,Title\n".to_vec();
+    bad_header.extend_from_slice(good_rows().as_bytes());
+    case(
+        "invalid UTF-8 in the header",
+        &bad_header,
+        &whole("not UTF-8"),
+    );
+    case(
+        "duplicate mapped column",
+        format!("Email,Logins,Logins,Title\n{ANNA},5,6,Ms\n").as_bytes(),
+        &whole("appears 2 times"),
+    );
+    case(
+        "missing key column",
+        format!("Mail,Logins,Title\n{ANNA},5,Ms\n").as_bytes(),
+        &whole("Email"),
+    );
+    case(
+        "header quote never closed",
+        format!("\"Email,Logins,Title\n{}", good_rows()).as_bytes(),
+        &whole("never closed"),
+    );
+    case(
+        "binary file",
+        &[
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d,
+        ],
+        &whole("the report"),
+    );
+    case(
+        "header longer than 1 MB",
+        "x".repeat(2 * 1024 * 1024).as_bytes(),
+        &whole("longer than"),
+    );
+    case(
+        "semicolon header, comma rows",
+        format!("Email;Logins;Title\n{}", good_rows()).as_bytes(),
+        &rows(4, (2, 2, 0), vec![]),
+    );
+}
+
+#[test]
+fn header_only_and_bom_are_fine() {
+    case(
+        "header only",
+        HEADER.as_bytes(),
+        &rows(0, (0, 0, 0), vec![]),
+    );
+    case(
+        "header only, no newline",
+        b"Email,Logins,Title",
+        &rows(0, (0, 0, 0), vec![]),
+    );
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(HEADER.as_bytes());
+    bom.extend_from_slice(good_rows().as_bytes());
+    case("UTF-8 BOM", &bom, &rows(0, (2, 0, 2), good_changes()));
+    case(
+        "CRLF and LF mixed",
+        format!("Email,Logins,Title\r\n{ANNA},5,Ms\r\n{BEN},6,Mr\n").as_bytes(),
+        &rows(0, (2, 0, 2), good_changes()),
+    );
+    case(
+        "blank lines between rows",
+        format!("{HEADER}\n{ANNA},5,Ms\n\n\n{BEN},6,Mr\n\n").as_bytes(),
+        &rows(0, (2, 0, 2), good_changes()),
+    );
+    case(
+        "an unmapped column named twice",
+        format!("Email,Logins,Title,X,X\n{ANNA},5,Ms,a,b\n{BEN},6,Mr,c,d\n").as_bytes(),
+        &rows(0, (2, 0, 2), good_changes()),
+    );
+}
+
+#[test]
+fn malformed_rows_are_rejected_and_the_rest_written() {
+    case(
+        "invalid UTF-8 in a key",
+        &around(b"carla\xff@initech.de,7,Dr\n"),
+        &one_rejected(),
+    );
+    case(
+        "invalid UTF-8 in a value",
+        &around(&[CARLA.as_bytes(), b",7,D\xc3r\n"].concat()),
+        &one_rejected(),
+    );
+    case(
+        "a row with ;",
+        &around(format!("{CARLA};7;Dr\n").as_bytes()),
+        &one_rejected(),
+    );
+    case(
+        "too few fields",
+        &around(format!("{CARLA},7\n").as_bytes()),
+        &one_rejected(),
+    );
+    case(
+        "too many fields",
+        &around(format!("{CARLA},7,Dr,extra\n").as_bytes()),
+        &one_rejected(),
+    );
+    case(
+        "NUL byte",
+        &around(format!("{CARLA},7,D\u{0}r\n").as_bytes()),
+        &one_rejected(),
+    );
+    case("empty key", &around(b",7,Dr\n"), &one_rejected());
+    case("only delimiters", &around(b",,\n"), &one_rejected());
+    case(
+        "not a number",
+        &around(format!("{CARLA},7abc,Dr\n").as_bytes()),
+        &one_rejected(),
+    );
+    for n in ["NaN", "inf", "1e400", "--1", "0x10"] {
+        case(
+            &format!("number {n}"),
+            &around(format!("{CARLA},{n},Dr\n").as_bytes()),
+            &one_rejected(),
+        );
+    }
+    case(
+        "text longer than the field",
+        &around(format!("{CARLA},7,{}\n", "t".repeat(129)).as_bytes()),
+        &one_rejected(),
+    );
+    // A quote inside an unquoted cell is a character, as spreadsheets read it.
+    let mut changes = good_changes();
+    changes.push((CARLA, Some(7.0), Some("D\"r")));
+    case(
+        "a quote in the middle of a cell",
+        &around(format!("{CARLA},7,D\"r\n").as_bytes()),
+        &rows(0, (3, 0, 3), changes),
+    );
+    // A quote never closed swallows the rest of the file: that one row is rejected, nothing of
+    // it is sent, and the rows before it are written.
+    let mut unclosed = HEADER.as_bytes().to_vec();
+    unclosed.extend_from_slice(format!("{ANNA},5,Ms\n{CARLA},7,\"Dr\n{BEN},6,Mr\n").as_bytes());
+    case(
+        "a quote never closed",
+        &unclosed,
+        &rows(4, (2, 1, 1), vec![(ANNA, Some(5.0), Some("Ms"))]),
+    );
+}
+
+#[test]
+fn huge_cells_and_a_large_file_are_streamed() {
+    // A 10 MB cell: in a mapped text column it is too long (and beyond the reader's cell cap);
+    // in the key it can match nothing.
+    let big = "y".repeat(10 * 1024 * 1024);
+    case(
+        "10 MB title",
+        &around(format!("{CARLA},7,{big}\n").as_bytes()),
+        &one_rejected(),
+    );
+    case(
+        "10 MB key",
+        &around(format!("{big}@x.com,7,Dr\n").as_bytes()),
+        &one_rejected(),
+    );
+    // ~40 MB: 400 rows of a 100 KB unmapped column around the real ones.
+    let mut large = String::from("Email,Logins,Title,Blob\n");
+    let blob = "z".repeat(100 * 1024);
+    let _ = writeln!(large, "{ANNA},5,Ms,{blob}");
+    for i in 0..400 {
+        let _ = writeln!(large, "nobody{i}@large.example,{i},T,{blob}");
+    }
+    let _ = writeln!(large, "{BEN},6,Mr,{blob}");
+    let env = case(
+        "40 MB report",
+        large.as_bytes(),
+        &rows(0, (402, 0, 2), good_changes()),
+    );
+    let (record, _) = env.last("bad");
+    assert_eq!(record["counts"]["unmatched"], 400);
+}
+
+#[test]
+fn cells_are_data_never_code() {
+    // Formula-like cells are written as text, exactly; the run log keeps them as sent.
+    let formula = "=cmd|' /C calc'!A0";
+    let env = case(
+        "formula-like cell",
+        format!("{HEADER}{ANNA},5,\"{formula}\"\n{BEN},6,+SUM(A1:A9)\n").as_bytes(),
+        &rows(
+            0,
+            (2, 0, 2),
+            vec![
+                (ANNA, Some(5.0), Some("=cmd|' /C calc'!A0")),
+                (BEN, Some(6.0), Some("+SUM(A1:A9)")),
+            ],
+        ),
+    );
+    let (_, dir) = env.last("bad");
+    let changes = std::fs::read_to_string(dir.join("changes.csv")).expect("changes.csv");
+    assert!(changes.contains(formula), "{changes}");
+
+    // Keys that look like SOQL are literals: they match nothing and touch nothing.
+    let mut keys = HEADER.to_owned();
+    for k in [
+        "x' OR Email != '",
+        "x\\' OR Email != \\'",
+        "') OR (Email != '",
+        "\\",
+        "x@x.com' LIMIT 1 --",
+        "SELECT Id FROM Lead",
+        "%",
+        "_",
+    ] {
+        let _ = writeln!(keys, "\"{}\",9,Hacked", k.replace('"', "\"\""));
+    }
+    let _ = writeln!(keys, "{ANNA},5,Ms");
+    case(
+        "keys with quotes, backslashes and SOQL",
+        keys.as_bytes(),
+        &rows(0, (9, 0, 1), vec![(ANNA, Some(5.0), Some("Ms"))]),
+    );
+}
+
+#[test]
+fn unicode_keys_fold_like_salesforce_and_never_hit_another_record() {
+    let env = SyncEnv::new();
+    env.config(CONFIG);
+    env.emu
+        .seed_records(
+            "Lead",
+            vec![
+                serde_json::json!({"LastName": "S", "Company": "U", "Email": "straße@umlaut.example"}),
+                serde_json::json!({"LastName": "I", "Company": "T", "Email": "idil@turk.example"}),
+                serde_json::json!({"LastName": "D", "Company": "T", "Email": "ıdil@turk.example"}),
+            ],
+        )
+        .expect("seed");
+    env.t.write(
+        "bad.csv",
+        "Email,Logins,Title\nSTRASSE@UMLAUT.EXAMPLE,1,A\nİDIL@TURK.EXAMPLE,2,B\n",
+    );
+    let run = env.run(&["run", "bad"]);
+    run.assert_no_panic();
+    let (record, dir) = env.last("bad");
+    let title = |email: &str| env.lead(email)["Title"].as_str().map(str::to_owned);
+    // The dotless ı is another letter: never written by the İ row.
+    assert_eq!(title("ıdil@turk.example"), None, "{record}");
+    // ß folds to ss (as Salesforce's case-insensitive match does), İ to i; where the
+    // matcher and the org disagree the row is unmatched, never written elsewhere.
+    let straße = title("straße@umlaut.example");
+    let idil = title("idil@turk.example");
+    assert!(matches!(straße.as_deref(), None | Some("A")), "{straße:?}");
+    assert!(matches!(idil.as_deref(), None | Some("B")), "{idil:?}");
+    let unmatched = csv_lines(&dir, "unmatched.csv").len() as u64;
+    let written = u64::from(straße.is_some()) + u64::from(idil.is_some());
+    assert_eq!(record["counts"]["updated"].as_u64(), Some(written));
+    assert_eq!(written + unmatched, 2, "{record}");
+    eprintln!(
+        "unicode keys: ß written {}, İ written {}",
+        straße.is_some(),
+        idil.is_some()
+    );
+}
