@@ -446,3 +446,195 @@ fn unicode_keys_fold_like_salesforce_and_never_hit_another_record() {
         idil.is_some()
     );
 }
+
+/// Fuzzing the config loader and the report reader for panics: the corpus's files
+/// (`tests/fixtures/corpus/`), mutated byte by byte and with the tokens that make TOML and CSV
+/// hard. Failures proptest finds are kept in `tests/fixtures/corpus/regressions.txt` and
+/// replayed first on every run.
+mod fuzz {
+    use std::path::{Path, PathBuf};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
+
+    fn corpus(kind: &str) -> Vec<Vec<u8>> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/corpus")
+            .join(kind);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("corpus")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read(f).expect("corpus file"))
+            .collect()
+    }
+
+    const TOKENS: &[&str] = &[
+        "\"",
+        "'",
+        "'''",
+        "\"\"\"",
+        "[",
+        "]",
+        "[[",
+        "]]",
+        "=",
+        "\n",
+        "\r",
+        "\t",
+        "#",
+        "\0",
+        "é",
+        "🎉",
+        "\\u",
+        "\\",
+        "{",
+        "}",
+        ",",
+        ";",
+        "1e999",
+        "-",
+        "inf",
+        "nan",
+        "%",
+        "\u{202e}",
+        "\u{feff}",
+        "\u{1b}[31m",
+        "[[integrations.x.fields]]\n",
+        "report = ",
+        "salesforce = ",
+        "max_changes = ",
+        "\"-1%\"",
+        "\"101%\"",
+        "9999999999999999999999",
+        "http://",
+        "https://",
+        "environment = \"nowhere\"",
+        "key = {}",
+        "fields = []",
+        "İ",
+        "ß",
+    ];
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Flip(usize, u8),
+        Insert(usize, usize),
+        Delete(usize, usize),
+        DuplicateLine(usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Edit::Flip(p, b)),
+            (any::<usize>(), 0..TOKENS.len()).prop_map(|(p, t)| Edit::Insert(p, t)),
+            (any::<usize>(), 1..40usize).prop_map(|(p, n)| Edit::Delete(p, n)),
+            any::<usize>().prop_map(Edit::DuplicateLine),
+        ]
+    }
+
+    fn mutate(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+        for e in edits {
+            let at = |p: usize, len: usize| if len == 0 { 0 } else { p % (len + 1) };
+            match *e {
+                Edit::Flip(p, b) if !bytes.is_empty() => {
+                    let i = p % bytes.len();
+                    bytes[i] = b;
+                }
+                Edit::Flip(..) => {}
+                Edit::Insert(p, t) => {
+                    let i = at(p, bytes.len());
+                    bytes.splice(i..i, TOKENS[t].bytes());
+                }
+                Edit::Delete(p, n) => {
+                    let i = at(p, bytes.len());
+                    let end = (i + n).min(bytes.len());
+                    bytes.drain(i..end);
+                }
+                Edit::DuplicateLine(p) => {
+                    let i = at(p, bytes.len());
+                    let start = bytes[..i]
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |s| s + 1);
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|b| *b == b'\n')
+                        .map_or(bytes.len(), |e| i + e + 1);
+                    let line = bytes[start..end].to_vec();
+                    bytes.splice(end..end, line);
+                }
+            }
+        }
+        bytes
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: if crate::reliability::full() {
+                20_000
+            } else {
+                300
+            },
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+                "tests/fixtures/corpus/regressions.txt",
+            ))),
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn the_config_loader_never_panics(
+            seed in 0..corpus("config").len(),
+            edits in prop::collection::vec(edit(), 0..12),
+        ) {
+            let bytes = mutate(corpus("config")[seed].clone(), &edits);
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("integrations.toml");
+            std::fs::write(&path, &bytes).expect("write");
+            match walkme_sf::config::load(&path) {
+                Ok(config) => prop_assert!(!config.environments.is_empty()),
+                Err(walkme_sf::config::LoadError::Invalid { problems, .. }) => {
+                    prop_assert!(!problems.is_empty());
+                    for p in &problems {
+                        let text = p.render(false);
+                        prop_assert!(!text.is_empty());
+                        // A config's own bytes never reach the terminal as controls.
+                        prop_assert!(!text.contains('\u{1b}'), "{text}");
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+
+        #[test]
+        fn the_report_reader_never_panics_on_mutated_reports(
+            seed in 0..corpus("report").len(),
+            edits in prop::collection::vec(edit(), 0..16),
+        ) {
+            let bytes = mutate(corpus("report")[seed].clone(), &edits);
+            if let Ok(mut report) = walkme_sf::report::Report::from_reader(bytes.as_slice()) {
+                let width = report.columns().len();
+                let mut last = 0;
+                for row in report.by_ref().take(10_000) {
+                    let line = match &row {
+                        Ok(r) => r.line,
+                        Err(r) => r.line,
+                    };
+                    prop_assert!(line > last, "lines go forward");
+                    last = line;
+                    if let Ok(r) = row {
+                        prop_assert_eq!(r.cells.len(), width);
+                    }
+                }
+            }
+        }
+    }
+}
