@@ -8,6 +8,7 @@ mod readme;
 mod reliability;
 mod revert;
 mod run;
+mod security;
 mod support;
 mod validate;
 mod validate_headers;
