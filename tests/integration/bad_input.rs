@@ -638,3 +638,64 @@ mod fuzz {
         }
     }
 }
+
+/// A report far larger than memory should need, streamed: 1 GB under `scripts/reliability`
+/// (generated, never committed), 64 MB in CI. The run's peak resident memory stays bounded.
+#[test]
+fn a_large_report_streams_in_bounded_memory() {
+    use std::io::Write as _;
+    let env = SyncEnv::new();
+    env.config(CONFIG);
+    let target: u64 = if crate::reliability::full() {
+        1 << 30
+    } else {
+        64 << 20
+    };
+    let blob = "b".repeat(256 * 1024);
+    let path = env.t.path().join("bad.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("report"));
+    let _ = writeln!(out, "Email,Logins,Title,Blob");
+    let _ = writeln!(out, "{ANNA},5,Ms,x");
+    let mut written = 0u64;
+    let mut rows = 1u64;
+    while written < target {
+        let _ = writeln!(out, "nobody{rows}@large.example,{rows},T,{blob}");
+        written += blob.len() as u64 + 40;
+        rows += 1;
+    }
+    let _ = writeln!(out, "{BEN},6,Mr,x");
+    rows += 1;
+    out.flush().expect("flush");
+    drop(out);
+    let peak = std::sync::atomic::AtomicU64::new(0);
+    let mut process = env.spawn(&["run", "bad"]);
+    let status_file = format!("/proc/{}/status", process.id());
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(status) = process.try_wait().expect("try_wait") {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let (record, _) = env.last("bad");
+    assert_eq!(record["counts"]["rows"], rows, "{record}");
+    assert_eq!(record["counts"]["updated"], 2, "{record}");
+    assert_eq!(env.lead(ANNA)["Title"], "Ms");
+    let peak_mb = peak.load(std::sync::atomic::Ordering::Relaxed) / 1024;
+    eprintln!(
+        "large report: {} MB, {rows} rows, peak RSS {peak_mb} MB",
+        std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0)
+    );
+    // Only Linux has /proc; elsewhere nothing was measured.
+    if cfg!(target_os = "linux") {
+        assert!(peak_mb > 0 && peak_mb < 200, "peak RSS {peak_mb} MB");
+    }
+}
