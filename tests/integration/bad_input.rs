@@ -692,7 +692,7 @@ fn a_large_report_streams_in_bounded_memory() {
     let peak_mb = peak.load(std::sync::atomic::Ordering::Relaxed) / 1024;
     eprintln!(
         "large report: {} MB, {rows} rows, peak RSS {peak_mb} MB",
-        std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0)
+        std::fs::metadata(&path).map_or(0, |m| m.len() >> 20)
     );
     // Only Linux has /proc; elsewhere nothing was measured.
     if cfg!(target_os = "linux") {
