@@ -9,7 +9,9 @@ use crate::output::ColorChoice;
 const EXAMPLES: &str = "\
 Examples:
   walkme-sf validate                      check integrations.toml
-  walkme-sf --config acme.toml validate   check another file";
+  walkme-sf --config acme.toml validate   check another file
+  walkme-sf run --all                     sync every integration
+  walkme-sf logs                          the run history";
 
 /// Push WalkMe Insights report metrics into Salesforce records, declaratively.
 #[derive(Debug, Parser)]

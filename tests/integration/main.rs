@@ -4,6 +4,7 @@ mod bad_input;
 mod client;
 mod faults;
 mod interrupt;
+mod logs;
 mod readme;
 mod reliability;
 mod revert;
