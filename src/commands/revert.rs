@@ -48,6 +48,14 @@ pub fn run(args: &RevertArgs, ctx: &Context) -> Result<ExitStatus> {
         ))
         .into());
     };
+    if original.finished_at.is_none() {
+        // A killed run's changes.csv lacks what its unfinished write phase wrote (RELIABILITY.md).
+        ctx.printer.warn(&format!(
+            "run {} did not finish: its changes.csv may not list everything it wrote, and only \
+             what it lists is reverted",
+            args.run_id
+        ));
+    }
     let changes_path = original_dir.join("changes.csv");
     let entries = revert::read_changes(&changes_path).map_err(|e| Fail::usage(format!("{e:#}")))?;
     // The run wrote to its own object, whatever the config says today.

@@ -229,3 +229,25 @@ fn what_cannot_be_reverted_is_a_usage_error() {
     assert!(out.stderr.contains("dry run"), "{}", out.stderr);
     assert_eq!(env.writes(), writes);
 }
+
+#[test]
+fn reverting_a_run_that_did_not_finish_warns() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    env.report(
+        "logins.csv",
+        "User ID,First Login,Last Login,Logins Last 30 Days\n\
+         anna.schmidt@acme-corp.com,2026-05-09T05:35:00Z,11/27/2026 06:08,21\n",
+    );
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    let id = run_id(&env);
+    // As a killed run leaves it: run.json never finished.
+    let (mut record, dir) = env.last("lead-logins");
+    record["finished_at"] = Value::Null;
+    std::fs::write(dir.join("run.json"), record.to_string()).expect("run.json");
+    let out = env.run(&["revert", &id, "--dry-run"]);
+    out.assert_code(0);
+    assert!(out.stderr.contains("did not finish"), "{}", out.stderr);
+    let (revert, _) = env.last("lead-logins");
+    assert_eq!(revert["counts"]["updated"], 3);
+}
