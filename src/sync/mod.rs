@@ -7,6 +7,7 @@ pub mod key;
 pub mod matcher;
 pub mod plan;
 pub mod prepare;
+pub mod revert;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -396,7 +397,11 @@ fn write_changes(
 
 fn stop_error(error: &SfError) -> Stop {
     match error {
-        SfError::Auth(fail) => Stop::Auth(format!("{error}: {fail}")),
+        // The hint names the `login` command to run (SPEC §3); the stop keeps only text.
+        SfError::Auth(fail) => Stop::Auth(match &fail.hint {
+            Some(hint) => format!("{error}: {fail}; {hint}"),
+            None => format!("{error}: {fail}"),
+        }),
         other => Stop::Failed(other.to_string()),
     }
 }
