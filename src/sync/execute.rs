@@ -11,7 +11,6 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
-use crate::runlog::RunDir;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -29,6 +28,8 @@ pub const IN_FLIGHT: usize = 4;
 const LOCK_ATTEMPTS: u32 = 5;
 /// How long a Bulk job may take before the run gives up on it.
 const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
+/// How long an aborted job may take to settle before its results are read.
+const BULK_ABORT_WAIT: Duration = Duration::from_secs(120);
 
 /// Whether a plan of `records` records is written with Bulk API 2.0.
 #[must_use]
@@ -75,13 +76,35 @@ pub struct Outcome {
     pub stop: Option<SfError>,
 }
 
+/// Where the write phase reports to: the run log. Each record's final answer is recorded the
+/// moment it is known (and flushed after each request), so a run killed mid-write still lists in
+/// `changes.csv` every value Salesforce accepted — the audit trail `revert` relies on.
+pub trait Recorder {
+    fn log(&mut self, line: &str);
+    fn result(&mut self, index: usize, result: &RecordResult);
+    fn flush(&mut self);
+}
+
+/// Final answers per planned record, each passed to the recorder as it is set.
+struct Results<'r> {
+    items: Vec<RecordResult>,
+    recorder: &'r mut dyn Recorder,
+}
+
+impl Results<'_> {
+    fn set(&mut self, index: usize, result: RecordResult) {
+        self.recorder.result(index, &result);
+        self.items[index] = result;
+    }
+}
+
 /// Write every planned record.
 pub async fn write(
     integration: &Integration,
     fields: &Fields<'_>,
     changes: &[RecordChange],
     client: &Client,
-    run: &mut RunDir,
+    recorder: &mut dyn Recorder,
     printer: &Printer,
     progress: &ProgressBar,
 ) -> Outcome {
@@ -92,7 +115,7 @@ pub async fn write(
             stop: None,
         };
     }
-    run.log(&format!(
+    recorder.log(&format!(
         "writing {} records with {}",
         changes.len(),
         if bulk {
@@ -110,7 +133,10 @@ pub async fn write(
             "sObject Collections"
         }
     ));
-    let mut results = vec![RecordResult::Aborted; changes.len()];
+    let mut results = Results {
+        items: vec![RecordResult::Aborted; changes.len()],
+        recorder,
+    };
     let all: Vec<usize> = (0..changes.len()).collect();
     let mut stop = None;
     let retry = if bulk {
@@ -140,7 +166,7 @@ pub async fn write(
     while !todo.is_empty() && stop.is_none() {
         if attempt > 0 {
             let wait = Duration::from_millis(250 * (1 << attempt.min(5)));
-            run.log(&format!(
+            results.recorder.log(&format!(
                 "retrying {} locked records in {} ms",
                 todo.len(),
                 wait.as_millis()
@@ -162,7 +188,10 @@ pub async fn write(
         stop = error;
         todo = locked;
     }
-    Outcome { results, stop }
+    Outcome {
+        results: results.items,
+        stop,
+    }
 }
 
 /// What every collections pass works on.
@@ -189,7 +218,7 @@ fn record_json(fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> 
 async fn write_collections(
     job: &Job<'_>,
     todo: &[usize],
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     last_attempt: bool,
 ) -> (Vec<usize>, Option<SfError>) {
     let Job {
@@ -217,7 +246,7 @@ async fn write_collections(
             Ok(saves) => {
                 for (&i, save) in batch.iter().zip(saves) {
                     if save.success {
-                        results[i] = RecordResult::Updated;
+                        results.set(i, RecordResult::Updated);
                         continue;
                     }
                     let first = save.errors.first();
@@ -226,7 +255,7 @@ async fn write_collections(
                         locked.push(i);
                         continue;
                     }
-                    results[i] = RecordResult::Failed {
+                    let failed = RecordResult::Failed {
                         code,
                         message: save
                             .errors
@@ -236,10 +265,15 @@ async fn write_collections(
                             .join("; "),
                         fields: save.errors.iter().flat_map(|e| e.fields.clone()).collect(),
                     };
+                    results.set(i, failed);
                 }
+                results.recorder.flush();
             }
             Err(e @ (SfError::DailyLimit { .. } | SfError::Auth(_))) => {
+                // Stop cleanly (SPEC §5 step 6): no further request is sent; the records of
+                // requests not yet answered stay aborted.
                 stop.get_or_insert(e);
+                break;
             }
             Err(e) => {
                 // Salesforce refused the whole request: its records are aborted; a transient
@@ -260,7 +294,7 @@ async fn write_bulk(
     changes: &[RecordChange],
     todo: &[usize],
     client: &Client,
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     progress: &ProgressBar,
 ) -> Result<Vec<usize>, SfError> {
     const MAX_UPLOAD: usize = 100_000_000;
@@ -318,8 +352,34 @@ async fn write_bulk(
             let _ = client.abort_ingest_job(&job.id).await;
             return Err(e);
         }
-        client.close_ingest_job(&job.id).await?;
-        let info = client.wait_for_ingest_job(&job.id, BULK_DEADLINE).await?;
+        if let Err(e) = client.close_ingest_job(&job.id).await {
+            // A retried close whose first attempt went through finds the job already closed:
+            // carry on with it rather than abandon records Salesforce is writing.
+            let closed = client
+                .ingest_job_info(&job.id)
+                .await
+                .is_ok_and(|info| info.state != JobState::Open && info.state != JobState::Aborted);
+            if !closed {
+                let _ = client.abort_ingest_job(&job.id).await;
+                return Err(e);
+            }
+        }
+        let info = match client.wait_for_ingest_job(&job.id, BULK_DEADLINE).await {
+            Ok(info) => info,
+            Err(e) => {
+                // Out of time: stop the job, and record whatever it wrote before it stopped,
+                // so changes.csv lists every value Salesforce holds.
+                let _ = client.abort_ingest_job(&job.id).await;
+                if client
+                    .wait_for_ingest_job(&job.id, BULK_ABORT_WAIT)
+                    .await
+                    .is_ok()
+                {
+                    let _ = collect_bulk(client, &job.id, &by_id, results, &mut locked).await;
+                }
+                return Err(e);
+            }
+        };
         if info.state != JobState::JobComplete {
             // Failed or aborted: whatever Salesforce reports as done still counts.
             collect_bulk(client, &job.id, &by_id, results, &mut locked).await?;
@@ -343,7 +403,7 @@ async fn collect_bulk(
     client: &Client,
     job_id: &str,
     by_id: &std::collections::HashMap<&str, usize>,
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {
     let ok = client
@@ -352,7 +412,7 @@ async fn collect_bulk(
     if let Some(col) = ok.column("sf__Id") {
         for row in &ok.rows {
             if let Some(&i) = row.get(col).and_then(|id| by_id.get(id.as_str())) {
-                results[i] = RecordResult::Updated;
+                results.set(i, RecordResult::Updated);
             }
         }
     }
@@ -377,7 +437,7 @@ async fn collect_bulk(
             continue;
         }
         let (message, fields) = rest.rsplit_once(':').map_or((rest, ""), |(m, f)| (m, f));
-        results[i] = RecordResult::Failed {
+        let failed = RecordResult::Failed {
             code: code.to_owned(),
             message: message.to_owned(),
             fields: fields
@@ -388,6 +448,8 @@ async fn collect_bulk(
                 .map(str::to_owned)
                 .collect(),
         };
+        results.set(i, failed);
     }
+    results.recorder.flush();
     Ok(())
 }

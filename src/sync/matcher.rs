@@ -43,10 +43,21 @@ pub struct Matched {
     pub by_row: HashMap<usize, Vec<Found>>,
 }
 
+impl Matched {
+    /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
+    /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
+    fn add(&mut self, row: usize, found: Found) {
+        let records = self.by_row.entry(row).or_default();
+        if !records.iter().any(|r| r.id == found.id) {
+            records.push(found);
+        }
+    }
+}
+
 /// The fields every match query selects.
 fn select_list(fields: &Fields<'_>) -> Vec<String> {
-    let mut select = vec!["Id".to_owned(), fields.key.name.clone()];
-    for f in &fields.mapped {
+    let mut select = vec!["Id".to_owned()];
+    for f in std::iter::once(&fields.key).chain(&fields.mapped) {
         if !select.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
             select.push(f.name.clone());
         }
@@ -105,13 +116,20 @@ pub async fn fetch(
     progress: &indicatif::ProgressBar,
 ) -> Result<Matched, SfError> {
     let prefix = prefix(integration, fields);
+    let is_id = matches!(
+        fields.key.field_type,
+        crate::salesforce::describe::FieldType::Id
+            | crate::salesforce::describe::FieldType::Reference
+    );
     let keys: Vec<String> = {
         let mut seen = std::collections::HashSet::new();
         prepared
             .rows
             .iter()
-            .filter(|r| seen.insert(r.key.clone()))
-            .map(|r| r.key.clone())
+            // Ids go in their 18-character form; other keys as written (Salesforce's own
+            // comparison then decides case, as it will for every other client).
+            .map(|r| if is_id { r.norm.clone() } else { r.key.clone() })
+            .filter(|k| seen.insert(k.clone()))
             .collect()
     };
     let mut pending: Vec<Vec<String>> = chunks(&prefix, &keys);
@@ -142,7 +160,7 @@ pub async fn fetch(
                             .find(|(k, _)| k.eq_ignore_ascii_case(&fields.key.name))
                             .and_then(|(_, v)| v.as_str())
                             .unwrap_or("");
-                        let norm = key::normalise(key_value, case_sensitive);
+                        let norm = key::normalise_for(key_value, fields.key, case_sensitive);
                         let Some(&row) = prepared.index.get(&norm) else {
                             continue;
                         };
@@ -156,11 +174,14 @@ pub async fn fetch(
                             .iter()
                             .map(|f| current_value(&record, f))
                             .collect();
-                        matched.by_row.entry(row).or_default().push(Found {
-                            id: id.to_owned(),
-                            values,
-                            converted,
-                        });
+                        matched.add(
+                            row,
+                            Found {
+                                id: id.to_owned(),
+                                values,
+                                converted,
+                            },
+                        );
                     }
                 }
                 Err(e) if chunk.len() > 1 && too_long(&e) => {
@@ -226,7 +247,7 @@ async fn scan(
         let converted_col = column("IsConverted");
         for row in &table.rows {
             let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).map_or("", String::as_str);
-            let norm = key::normalise(cell(Some(key_col)), case_sensitive);
+            let norm = key::normalise_for(cell(Some(key_col)), fields.key, case_sensitive);
             let Some(&index) = prepared.index.get(&norm) else {
                 continue;
             };
@@ -237,12 +258,15 @@ async fn scan(
                 .zip(&value_cols)
                 .map(|(f, &c)| Value::from_bulk_csv(cell(c), f).unwrap_or(Value::Null))
                 .collect();
-            matched.by_row.entry(index).or_default().push(Found {
-                id: cell(Some(id_col)).to_owned(),
-                values,
-                converted: fields.skip_converted
-                    && cell(converted_col).eq_ignore_ascii_case("true"),
-            });
+            matched.add(
+                index,
+                Found {
+                    id: cell(Some(id_col)).to_owned(),
+                    values,
+                    converted: fields.skip_converted
+                        && cell(converted_col).eq_ignore_ascii_case("true"),
+                },
+            );
         }
         match page.locator {
             Some(next) => locator = Some(next),
@@ -292,6 +316,20 @@ mod tests {
                 encoded_len(&soql)
             );
         }
+    }
+
+    #[test]
+    fn a_record_returned_twice_counts_once() {
+        let mut matched = Matched::default();
+        let found = |id: &str| Found {
+            id: id.to_owned(),
+            values: Vec::new(),
+            converted: false,
+        };
+        matched.add(0, found("00Q000000000001AAA"));
+        matched.add(0, found("00Q000000000001AAA"));
+        matched.add(0, found("00Q000000000002AAA"));
+        assert_eq!(matched.by_row[&0].len(), 2);
     }
 
     #[test]

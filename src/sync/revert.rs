@@ -297,43 +297,35 @@ pub async fn revert(
         return Ok(Stop::Done);
     }
 
-    // 5. Write back, the way a run writes.
+    // 5. Write back, the way a run writes (recorded as Salesforce answers).
+    let mut recorder = RevertRecorder {
+        run,
+        entries,
+        fields: &fields,
+        changes: &changes,
+        members: &members,
+        error: None,
+    };
     let outcome = execute::write(
         integration,
         &fields,
         &changes,
         client,
-        run,
+        &mut recorder,
         printer,
         &ProgressBar::hidden(),
     )
     .await;
+    if let Some(e) = recorder.error.take() {
+        return Err(anyhow::Error::new(e).context("cannot write the run log"));
+    }
     for (change, result) in changes.iter().zip(&outcome.results) {
-        let lines = &members[change.row];
         let state = match result {
-            execute::RecordResult::Updated => {
-                run.record.records.updated += 1;
-                record_changes(run, entries, &fields, change, lines)?;
-                LineState::Updated
-            }
-            execute::RecordResult::Failed {
-                code,
-                message,
-                fields,
-            } => {
-                run.record.records.failed += 1;
-                run.failed(
-                    &change.id,
-                    &entries[lines[0]].key,
-                    code,
-                    message,
-                    &fields.join(";"),
-                )?;
-                LineState::Failed
-            }
+            execute::RecordResult::Updated => LineState::Updated,
+            execute::RecordResult::Failed { .. } => LineState::Failed,
             execute::RecordResult::Aborted => LineState::Aborted,
         };
-        for &i in lines {
+        for &i in &members[change.row] {
             states[i] = state;
         }
     }
@@ -391,6 +383,57 @@ async fn fetch(
 }
 
 /// `changes.csv` of the revert: per line written back, the value it replaced and the old value.
+/// The revert's run directory as the write phase's recorder.
+struct RevertRecorder<'a> {
+    run: &'a mut RunDir,
+    entries: &'a [Entry],
+    fields: &'a Fields<'a>,
+    changes: &'a [RecordChange],
+    members: &'a [Vec<usize>],
+    error: Option<std::io::Error>,
+}
+
+impl execute::Recorder for RevertRecorder<'_> {
+    fn log(&mut self, line: &str) {
+        self.run.log(line);
+    }
+
+    fn result(&mut self, index: usize, result: &execute::RecordResult) {
+        let change = &self.changes[index];
+        let lines = &self.members[change.row];
+        let written = match result {
+            execute::RecordResult::Updated => {
+                self.run.record.records.updated += 1;
+                record_changes(self.run, self.entries, self.fields, change, lines)
+            }
+            execute::RecordResult::Failed {
+                code,
+                message,
+                fields,
+            } => {
+                self.run.record.records.failed += 1;
+                self.run.failed(
+                    &change.id,
+                    &self.entries[lines[0]].key,
+                    code,
+                    message,
+                    &fields.join(";"),
+                )
+            }
+            execute::RecordResult::Aborted => Ok(()),
+        };
+        if let Err(e) = written {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Err(e) = self.run.flush() {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
 fn record_changes(
     run: &mut RunDir,
     entries: &[Entry],

@@ -10,6 +10,7 @@ mod faults;
 mod fields;
 mod init;
 mod interrupt;
+mod keys;
 mod logs;
 mod readme;
 mod reliability;
