@@ -230,17 +230,29 @@ async fn write_collections(
     } = *job;
     let batches: Vec<Vec<usize>> = todo.chunks(MAX_RECORDS).map(<[usize]>::to_vec).collect();
     let object = integration.object.as_str();
+    // After a stop no new request is sent, but the answers of requests already in flight are
+    // still read and recorded: Salesforce may have written them.
+    let stopped = std::cell::Cell::new(false);
+    let stopped = &stopped;
     let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let records: Vec<Map<String, Json>> = batch
             .iter()
             .map(|&i| record_json(fields, &changes[i]))
             .collect();
-        async move { (batch, client.update(object, records).await) }
+        async move {
+            if stopped.get() {
+                return (batch, None);
+            }
+            (batch, Some(client.update(object, records).await))
+        }
     }))
     .buffer_unordered(IN_FLIGHT);
     let mut locked = Vec::new();
     let mut stop = None;
     while let Some((batch, result)) = stream.next().await {
+        let Some(result) = result else {
+            continue; // not sent: the run stopped
+        };
         progress.inc(batch.len() as u64);
         match result {
             Ok(saves) => {
@@ -270,10 +282,10 @@ async fn write_collections(
                 results.recorder.flush();
             }
             Err(e @ (SfError::DailyLimit { .. } | SfError::Auth(_))) => {
-                // Stop cleanly (SPEC §5 step 6): no further request is sent; the records of
-                // requests not yet answered stay aborted.
+                // Stop cleanly (SPEC §5 step 6): no further request is sent; records never
+                // sent stay aborted.
                 stop.get_or_insert(e);
-                break;
+                stopped.set(true);
             }
             Err(e) => {
                 // Salesforce refused the whole request: its records are aborted; a transient
