@@ -208,6 +208,22 @@ fn interrupted(api: &str, points: usize, seed: u64) {
                 );
             }
         }
+        // What the killed run's changes.csv lists was written: it is recorded as Salesforce
+        // answers, so at most the requests in flight at the kill are written but unlisted.
+        if let Some(dir) = env.run_dirs().first() {
+            let listed = LoadEnv::changed_ids(dir);
+            let unlisted = before.len().saturating_sub(listed.len());
+            assert!(
+                listed.iter().all(|id| before.contains(id)),
+                "{at}: changes.csv lists a record that was not written"
+            );
+            if api == "rest" {
+                assert!(
+                    unlisted <= 4 * 200,
+                    "{at}: {unlisted} written records unlisted"
+                );
+            }
+        }
         // The next run is not blocked, and converges writing exactly what was missing.
         let runs = env.run_dirs().len();
         let rerun = env.run();
