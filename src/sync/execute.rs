@@ -26,10 +26,10 @@ pub const BULK_THRESHOLD: usize = 2_000;
 pub const IN_FLIGHT: usize = 4;
 /// Attempts for a locked record.
 const LOCK_ATTEMPTS: u32 = 5;
-/// How long a Bulk job may take before the run gives up on it.
-const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// How long an aborted job may take to settle before its results are read.
-const BULK_ABORT_WAIT: Duration = Duration::from_secs(120);
+fn bulk_abort_wait() -> Duration {
+    crate::tuning::bulk_timeout().min(Duration::from_secs(120))
+}
 
 /// Whether a plan of `records` records is written with Bulk API 2.0.
 #[must_use]
@@ -376,14 +376,17 @@ async fn write_bulk(
                 return Err(e);
             }
         }
-        let info = match client.wait_for_ingest_job(&job.id, BULK_DEADLINE).await {
+        let info = match client
+            .wait_for_ingest_job(&job.id, crate::tuning::bulk_timeout())
+            .await
+        {
             Ok(info) => info,
             Err(e) => {
                 // Out of time: stop the job, and record whatever it wrote before it stopped,
                 // so changes.csv lists every value Salesforce holds.
                 let _ = client.abort_ingest_job(&job.id).await;
                 if client
-                    .wait_for_ingest_job(&job.id, BULK_ABORT_WAIT)
+                    .wait_for_ingest_job(&job.id, bulk_abort_wait())
                     .await
                     .is_ok()
                 {

@@ -24,8 +24,6 @@ pub const MAX_ENCODED_SOQL: usize = 14_000;
 /// match: a scan costs about 10 calls plus one per 50,000 records (research §10), so it wins for
 /// objects up to about 2 million records, which covers the Leads and Contacts of most orgs.
 pub const BULK_SCAN_MIN_QUERIES: usize = 50;
-/// How long a Bulk query job may take before the run gives up on it.
-const BULK_QUERY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// A record found for a key.
 #[derive(Debug, Clone)]
@@ -209,7 +207,7 @@ async fn scan(
     let soql = format!("SELECT {} FROM {}", select.join(", "), integration.object);
     let job = client.create_query_job(&soql).await?;
     let info = client
-        .wait_for_query_job(&job.id, BULK_QUERY_DEADLINE)
+        .wait_for_query_job(&job.id, crate::tuning::bulk_timeout())
         .await?;
     if info.state != JobState::JobComplete {
         return Err(SfError::Invalid(format!(

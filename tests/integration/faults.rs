@@ -303,3 +303,77 @@ fn an_outage_longer_than_the_retries_fails_cleanly() {
         env.assert_converged();
     }
 }
+
+/// Bulk results that never arrive: the job is given up after `WALKME_SF_BULK_TIMEOUT`, aborted,
+/// the run fails cleanly (exit 1, every planned row aborted, nothing half-recorded), and the next
+/// run with a healthy Bulk API converges.
+#[test]
+fn a_bulk_job_that_never_completes_is_given_up_at_the_deadline() {
+    let env = LoadEnv::new(
+        80,
+        "bulk",
+        Faults {
+            bulk_outcome: BulkOutcome::NeverComplete,
+            ..Faults::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let out = env
+        .command()
+        .env("WALKME_SF_BULK_TIMEOUT", "3")
+        .args(["run", "load"])
+        .output()
+        .expect("run walkme-sf");
+    let run = crate::support::Run::from(out);
+    run.assert_code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the deadline was not kept"
+    );
+    let (record, dir) = env.last();
+    assert_eq!(record["status"], "failed", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("did not finish within")),
+        "{record}"
+    );
+    let written = env.assert_subset();
+    env.assert_recorded(&record, &dir, &written);
+    env.emu.set_faults(Faults::default());
+    env.run().assert_code(0);
+    env.assert_converged();
+}
+
+/// A Salesforce slower than the client's request timeout (`WALKME_SF_HTTP_TIMEOUT`): the run
+/// gives up cleanly instead of hanging — exit 1, nothing written — and once the org answers in
+/// time again the next run converges.
+#[test]
+fn a_response_slower_than_the_client_timeout_fails_cleanly() {
+    let env = LoadEnv::new(
+        50,
+        "rest",
+        Faults {
+            latency_ms: 2_500,
+            ..Faults::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let out = env
+        .command()
+        .env("WALKME_SF_HTTP_TIMEOUT", "1")
+        .args(["run", "load"])
+        .output()
+        .expect("run walkme-sf");
+    let run = crate::support::Run::from(out);
+    run.assert_code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(90),
+        "the timeout was not kept"
+    );
+    assert!(run.stderr.contains("could not reach"), "{}", run.stderr);
+    assert!(env.assert_subset().is_empty());
+    env.emu.set_faults(Faults::default());
+    env.run().assert_code(0);
+    env.assert_converged();
+}
