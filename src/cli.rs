@@ -135,6 +135,27 @@ Examples:
       --key 'User ID=Email' --map 'First Login' --map 'Last Login=WalkMe_Last_Login__c'
   walkme-sf init ... --dry-run                         print the TOML, write nothing")]
     Init(InitArgs),
+
+    /// Undo a run: write back the old values from its changes.csv where nobody changed them since.
+    #[command(after_help = "\
+Examples:
+  walkme-sf revert 20261201T194716123Z-1a2b            write back what that run replaced
+  walkme-sf revert 20261201T194716123Z-1a2b --dry-run  show what would be written back")]
+    Revert(RevertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    /// The run to undo (the first column of `walkme-sf logs`).
+    pub run_id: String,
+
+    /// Check and record what would be written back, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the revert's run.json to stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod report;
 pub mod runlog;
 pub mod salesforce;
 pub mod sync;
+pub mod tuning;
 
 use clap::Parser as _;
 

@@ -16,7 +16,7 @@ pub fn http_client() -> Result<reqwest::Client, AuthError> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
+        .timeout(crate::tuning::http_timeout())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| AuthError::Local(format!("could not set up HTTPS: {e}")))

@@ -68,7 +68,7 @@ pub fn run(args: &DescribeArgs, ctx: &Context) -> Result<ExitStatus> {
             f.field_type.as_str().to_owned(),
             size(f),
             yes_no(writable),
-            yes_no(f.filterable),
+            yes_no(f.filterable && crate::sync::key::supported(f)),
         ]);
     }
     ctx.printer.data(&format!(

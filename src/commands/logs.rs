@@ -29,7 +29,7 @@ pub fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitStatus> {
         });
         return Ok(ExitStatus::Success);
     }
-    ctx.printer.data(&table(&runs));
+    ctx.printer.data(&table(&runs, ctx.printer.color_stdout));
     Ok(ExitStatus::Success)
 }
 
@@ -119,7 +119,7 @@ fn details(r: &RunRecord, dir: &std::path::Path) -> String {
 }
 
 /// The history table; every cell sanitised (names and files come from the config and disk).
-fn table(runs: &[RunRecord]) -> String {
+fn table(runs: &[RunRecord], color: bool) -> String {
     let header = [
         "RUN ID",
         "INTEGRATION",
@@ -165,6 +165,18 @@ fn table(runs: &[RunRecord]) -> String {
             // Counts align right, text left.
             if i >= 7 {
                 let _ = write!(line, "{cell:>w$}  ");
+            } else if i == 6 && color && cell != &"STATUS" {
+                // Status in colour on a terminal; padded outside the escape codes so the
+                // columns stay aligned.
+                let code = if cell.starts_with("completed_with_errors") {
+                    "33"
+                } else if cell.starts_with("completed") {
+                    "32"
+                } else {
+                    "31"
+                };
+                let pad = " ".repeat(w.saturating_sub(cell.chars().count()));
+                let _ = write!(line, "\x1b[{code}m{cell}\x1b[0m{pad}  ");
             } else {
                 let _ = write!(line, "{cell:<w$}  ");
             }

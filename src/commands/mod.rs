@@ -9,6 +9,7 @@ pub mod init;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod revert;
 pub mod run;
 pub mod validate;
 mod validate_online;
@@ -31,6 +32,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Completions(args) => completions::completions(&args, ctx),
         Command::Man(args) => completions::man(&args, ctx),
         Command::Init(args) => init::run(&args, ctx),
+        Command::Revert(args) => revert::run(&args, ctx),
     }
 }
 

@@ -44,6 +44,30 @@ pub fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus> {
     if names.is_empty() {
         return Err(Fail::usage("name the integrations to run, or pass --all").into());
     }
+    // Credentials from the environment name no environment: they are meant for one org. A run
+    // spanning several environments would send every integration to that one org (a sandbox
+    // test integration into production), so it is refused.
+    let mut envs: Vec<&str> = names
+        .iter()
+        .map(|n| {
+            args.env
+                .as_deref()
+                .unwrap_or(&config.integrations[n].environment)
+        })
+        .collect();
+    envs.sort_unstable();
+    envs.dedup();
+    let env_credentials = ["WALKME_SF_ACCESS_TOKEN", "WALKME_SF_REFRESH_TOKEN"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    if let (Some(var), true) = (env_credentials, envs.len() > 1) {
+        return Err(Fail::usage(format!(
+            "${var} holds the credentials of one org, but this run spans the environments {}",
+            envs.join(", ")
+        ))
+        .hint("run the integrations of each environment separately (e.g. `walkme-sf run --all --env production`), or use `walkme-sf login` per environment")
+        .into());
+    }
     let mut printer = ctx.printer.clone();
     printer.quiet |= args.quiet;
     printer.progress &= !printer.quiet;
@@ -191,7 +215,10 @@ async fn sync_one(
     client_slot: &mut Option<Client>,
 ) -> Result<sync::Finished> {
     let report_path = locate_report(integration, run).await?;
-    run.record.report.file = report_path.display().to_string();
+    run.record.report.file = match &integration.report.location {
+        ReportLocation::Url(url) => url.clone(),
+        ReportLocation::Path(_) => report_path.display().to_string(),
+    };
     // The same session rules as every command (SPEC §3), naming a file-kept login on stderr.
     let client = super::connect::client(
         env,
@@ -246,6 +273,11 @@ fn check_fields<'a>(integration: &Integration, describe: &'a ObjectDescribe) -> 
         Some(f) if !f.filterable => problems.push(format!(
             "the key field `{}` cannot be used in a query (not filterable)",
             f.name
+        )),
+        Some(f) if !sync::key::supported(f) => problems.push(format!(
+            "the key field `{}` is a {} field; keys must be text, e-mail, phone, URL, picklist or Id fields",
+            f.name,
+            f.field_type.as_str()
         )),
         Some(_) => {}
     }

@@ -144,6 +144,22 @@ impl Checker<'_> {
                     "choose a filterable field, such as Email or an External ID field".to_owned(),
                 );
             }
+            Some(f) if !crate::sync::key::supported(f) => {
+                self.problem(
+                    i.key.salesforce_loc,
+                    format!(
+                        "the key field `{}` of {} is a {} field; keys must be text, e-mail, \
+                         phone, URL, picklist or Id fields",
+                        f.name,
+                        describe.name,
+                        f.field_type.as_str()
+                    ),
+                )
+                .hint = Some(
+                    "match on a text External ID field (e.g. the WalkMe user id) or on Email"
+                        .to_owned(),
+                );
+            }
             Some(_) => {}
         }
         // The fields whose values can be checked: (mapping index, field).

@@ -59,6 +59,23 @@ pub enum SfError {
     Invalid(String),
 }
 
+/// A Salesforce message without the statement it may echo: a query error repeats the whole SOQL
+/// (with the report's keys, i.e. customer e-mails) before its last line, which says what is
+/// wrong ("ERROR at Row:1:Column:8 … duplicate field selected: Id").
+fn brief(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    match lines.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [.., position, last] if position.starts_with("ERROR at") => format!("{position}: {last}"),
+        [.., last] => (*last).to_owned(),
+    }
+}
+
 fn join(errors: &[ApiError]) -> String {
     if errors.is_empty() {
         return "no details".to_owned();
@@ -66,10 +83,11 @@ fn join(errors: &[ApiError]) -> String {
     errors
         .iter()
         .map(|e| {
+            let message = brief(&e.message);
             if e.fields.is_empty() {
-                format!("{}: {}", e.error_code, e.message)
+                format!("{}: {message}", e.error_code)
             } else {
-                format!("{}: {} ({})", e.error_code, e.message, e.fields.join(", "))
+                format!("{}: {message} ({})", e.error_code, e.fields.join(", "))
             }
         })
         .collect::<Vec<_>>()
@@ -161,6 +179,21 @@ impl SfError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn query_errors_do_not_echo_the_statement() {
+        let echoed = "\nSELECT Id, Id FROM Lead WHERE Email IN ('ann@x.com')\n       ^\nERROR at Row:1:Column:12\nduplicate field selected: Id";
+        let short = super::brief(echoed);
+        assert_eq!(
+            short,
+            "ERROR at Row:1:Column:12: duplicate field selected: Id"
+        );
+        assert!(!short.contains("ann@x.com"));
+        assert_eq!(
+            super::brief("Session expired or invalid"),
+            "Session expired or invalid"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -4,8 +4,6 @@
 //! query). The result CSV is read one page at a time and each record is matched, or dropped,
 //! as it is read: the object is never held in memory, only the records of the report's keys.
 
-use std::time::Duration;
-
 use crate::config::Integration;
 use crate::report::Value;
 use crate::salesforce::client::Client;
@@ -23,8 +21,6 @@ pub const PAGE_RECORDS: u64 = 200_000;
 pub const SCAN_MIN_QUERIES: usize = 10;
 /// Polls a scan is expected to need.
 const EXPECTED_POLLS: usize = 2;
-/// How long the query job may take before the run gives up on it.
-const SCAN_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
 /// API calls a scan of `records` records is expected to cost: create, polls, result pages.
 #[must_use]
@@ -79,7 +75,9 @@ pub async fn fetch(
     // A job is rarely done the instant it is created: the first poll waits half the usual
     // interval instead of costing a call that only says "in progress".
     tokio::time::sleep(client.poll.first / 2).await;
-    let info = client.wait_for_query_job(&job.id, SCAN_DEADLINE).await?;
+    let info = client
+        .wait_for_query_job(&job.id, crate::tuning::bulk_timeout())
+        .await?;
     if info.state != crate::salesforce::bulk::JobState::JobComplete {
         return Err(SfError::Invalid(format!(
             "the Bulk API query job {} ended {:?}{}",
@@ -176,12 +174,11 @@ fn match_page(
         read += 1;
         let cell = |i: usize| record.get(i).unwrap_or("");
         let converted = converted_col.is_some_and(|c| cell(c).eq_ignore_ascii_case("true"));
-        matched.add(
+        matched.add_record(
             prepared,
+            fields,
             case_sensitive,
-            cell(id_col),
-            cell(key_col),
-            converted,
+            (cell(id_col), cell(key_col), converted),
             || {
                 fields
                     .mapped

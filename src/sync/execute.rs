@@ -11,7 +11,6 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
-use crate::runlog::RunDir;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -27,8 +26,10 @@ pub const BULK_THRESHOLD: usize = 2_000;
 pub const IN_FLIGHT: usize = 4;
 /// Attempts for a locked record.
 const LOCK_ATTEMPTS: u32 = 5;
-/// How long a Bulk job may take before the run gives up on it.
-const BULK_DEADLINE: Duration = Duration::from_secs(30 * 60);
+/// How long an aborted job may take to settle before its results are read.
+fn bulk_abort_wait() -> Duration {
+    crate::tuning::bulk_timeout().min(Duration::from_secs(120))
+}
 
 /// Whether a plan of `records` records is written with Bulk API 2.0.
 #[must_use]
@@ -75,13 +76,35 @@ pub struct Outcome {
     pub stop: Option<SfError>,
 }
 
+/// Where the write phase reports to: the run log. Each record's final answer is recorded the
+/// moment it is known (and flushed after each request), so a run killed mid-write still lists in
+/// `changes.csv` every value Salesforce accepted — the audit trail `revert` relies on.
+pub trait Recorder {
+    fn log(&mut self, line: &str);
+    fn result(&mut self, index: usize, result: &RecordResult);
+    fn flush(&mut self);
+}
+
+/// Final answers per planned record, each passed to the recorder as it is set.
+struct Results<'r> {
+    items: Vec<RecordResult>,
+    recorder: &'r mut dyn Recorder,
+}
+
+impl Results<'_> {
+    fn set(&mut self, index: usize, result: RecordResult) {
+        self.recorder.result(index, &result);
+        self.items[index] = result;
+    }
+}
+
 /// Write every planned record.
 pub async fn write(
     integration: &Integration,
     fields: &Fields<'_>,
     changes: &[RecordChange],
     client: &Client,
-    run: &mut RunDir,
+    recorder: &mut dyn Recorder,
     printer: &Printer,
     progress: &ProgressBar,
 ) -> Outcome {
@@ -92,7 +115,7 @@ pub async fn write(
             stop: None,
         };
     }
-    run.log(&format!(
+    recorder.log(&format!(
         "writing {} records with {}",
         changes.len(),
         if bulk {
@@ -110,7 +133,10 @@ pub async fn write(
             "sObject Collections"
         }
     ));
-    let mut results = vec![RecordResult::Aborted; changes.len()];
+    let mut results = Results {
+        items: vec![RecordResult::Aborted; changes.len()],
+        recorder,
+    };
     let all: Vec<usize> = (0..changes.len()).collect();
     let mut stop = None;
     let retry = if bulk {
@@ -140,7 +166,7 @@ pub async fn write(
     while !todo.is_empty() && stop.is_none() {
         if attempt > 0 {
             let wait = Duration::from_millis(250 * (1 << attempt.min(5)));
-            run.log(&format!(
+            results.recorder.log(&format!(
                 "retrying {} locked records in {} ms",
                 todo.len(),
                 wait.as_millis()
@@ -162,7 +188,10 @@ pub async fn write(
         stop = error;
         todo = locked;
     }
-    Outcome { results, stop }
+    Outcome {
+        results: results.items,
+        stop,
+    }
 }
 
 /// What every collections pass works on.
@@ -189,7 +218,7 @@ fn record_json(fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> 
 async fn write_collections(
     job: &Job<'_>,
     todo: &[usize],
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     last_attempt: bool,
 ) -> (Vec<usize>, Option<SfError>) {
     let Job {
@@ -201,23 +230,35 @@ async fn write_collections(
     } = *job;
     let batches: Vec<Vec<usize>> = todo.chunks(MAX_RECORDS).map(<[usize]>::to_vec).collect();
     let object = integration.object.as_str();
+    // After a stop no new request is sent, but the answers of requests already in flight are
+    // still read and recorded: Salesforce may have written them.
+    let stopped = std::cell::Cell::new(false);
+    let stopped = &stopped;
     let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let records: Vec<Map<String, Json>> = batch
             .iter()
             .map(|&i| record_json(fields, &changes[i]))
             .collect();
-        async move { (batch, client.update(object, records).await) }
+        async move {
+            if stopped.get() {
+                return (batch, None);
+            }
+            (batch, Some(client.update(object, records).await))
+        }
     }))
     .buffer_unordered(IN_FLIGHT);
     let mut locked = Vec::new();
     let mut stop = None;
     while let Some((batch, result)) = stream.next().await {
+        let Some(result) = result else {
+            continue; // not sent: the run stopped
+        };
         progress.inc(batch.len() as u64);
         match result {
             Ok(saves) => {
                 for (&i, save) in batch.iter().zip(saves) {
                     if save.success {
-                        results[i] = RecordResult::Updated;
+                        results.set(i, RecordResult::Updated);
                         continue;
                     }
                     let first = save.errors.first();
@@ -226,7 +267,7 @@ async fn write_collections(
                         locked.push(i);
                         continue;
                     }
-                    results[i] = RecordResult::Failed {
+                    let failed = RecordResult::Failed {
                         code,
                         message: save
                             .errors
@@ -236,10 +277,15 @@ async fn write_collections(
                             .join("; "),
                         fields: save.errors.iter().flat_map(|e| e.fields.clone()).collect(),
                     };
+                    results.set(i, failed);
                 }
+                results.recorder.flush();
             }
             Err(e @ (SfError::DailyLimit { .. } | SfError::Auth(_))) => {
+                // Stop cleanly (SPEC §5 step 6): no further request is sent; records never
+                // sent stay aborted.
                 stop.get_or_insert(e);
+                stopped.set(true);
             }
             Err(e) => {
                 // Salesforce refused the whole request: its records are aborted; a transient
@@ -260,7 +306,7 @@ async fn write_bulk(
     changes: &[RecordChange],
     todo: &[usize],
     client: &Client,
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     progress: &ProgressBar,
 ) -> Result<Vec<usize>, SfError> {
     const MAX_UPLOAD: usize = 100_000_000;
@@ -280,8 +326,8 @@ async fn write_bulk(
             .map_err(|e| SfError::Invalid(e.to_string()))?
     };
     // One CSV writer for all rows (a writer per row allocated and zeroed its 8 KiB buffer each
-    // time, which dominated the CPU of a 1,000,000-record plan); a row that would take a job's
-    // CSV over MAX_UPLOAD starts the next job.
+    // time, which dominated the CPU of a 1,000,000-record plan; issue 6); a row that would take
+    // a job's CSV over MAX_UPLOAD starts the next job.
     let invalid = |e: csv::Error| SfError::Invalid(e.to_string());
     let mut jobs: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
     let mut writer = csv::Writer::from_writer(header.clone());
@@ -335,11 +381,40 @@ async fn write_bulk(
             let _ = client.abort_ingest_job(&job.id).await;
             return Err(e);
         }
-        client.close_ingest_job(&job.id).await?;
-        let info = client.wait_for_ingest_job(&job.id, BULK_DEADLINE).await?;
+        if let Err(e) = client.close_ingest_job(&job.id).await {
+            // A retried close whose first attempt went through finds the job already closed:
+            // carry on with it rather than abandon records Salesforce is writing.
+            let closed = client
+                .ingest_job_info(&job.id)
+                .await
+                .is_ok_and(|info| info.state != JobState::Open && info.state != JobState::Aborted);
+            if !closed {
+                let _ = client.abort_ingest_job(&job.id).await;
+                return Err(e);
+            }
+        }
+        let info = match client
+            .wait_for_ingest_job(&job.id, crate::tuning::bulk_timeout())
+            .await
+        {
+            Ok(info) => info,
+            Err(e) => {
+                // Out of time: stop the job, and record whatever it wrote before it stopped,
+                // so changes.csv lists every value Salesforce holds.
+                let _ = client.abort_ingest_job(&job.id).await;
+                if client
+                    .wait_for_ingest_job(&job.id, bulk_abort_wait())
+                    .await
+                    .is_ok()
+                {
+                    let _ = collect_bulk(client, &job.id, None, &by_id, results, &mut locked).await;
+                }
+                return Err(e);
+            }
+        };
         if info.state != JobState::JobComplete {
             // Failed or aborted: whatever Salesforce reports as done still counts.
-            collect_bulk(client, &info, &members, &by_id, results, &mut locked).await?;
+            collect_bulk(client, &job.id, None, &by_id, results, &mut locked).await?;
             return Err(SfError::Invalid(format!(
                 "Bulk API job {} ended {:?}{}",
                 job.id,
@@ -350,38 +425,40 @@ async fn write_bulk(
                     .unwrap_or_default()
             )));
         }
-        collect_bulk(client, &info, &members, &by_id, results, &mut locked).await?;
+        let done = Some((&info, members.as_slice()));
+        collect_bulk(client, &job.id, done, &by_id, results, &mut locked).await?;
         progress.inc(members.len() as u64);
     }
     Ok(locked)
 }
 
-/// The outcome of every record of a finished job. The result CSVs are read row by row (one
-/// line of a million-record result is all that is parsed at a time); when the job info says
-/// every record was processed and none failed, the successful-results request is skipped: all
-/// of them were written (research §5.3).
+/// The outcome of every record of a job. The result CSVs are read row by row (a million-row
+/// result was ~300 MB as a table of strings; issue 6). When the job completed and its info
+/// says all of `members` were processed and none failed, the successful-results request is
+/// skipped: every one of them was written (research §5.3).
 async fn collect_bulk(
     client: &Client,
-    info: &crate::salesforce::bulk::JobInfo,
-    members: &[usize],
+    job_id: &str,
+    done: Option<(&crate::salesforce::bulk::JobInfo, &[usize])>,
     by_id: &std::collections::HashMap<&str, usize>,
-    results: &mut [RecordResult],
+    results: &mut Results<'_>,
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {
-    let job_id = info.id.as_str();
-    let all_done = info.state == JobState::JobComplete
+    if let Some((info, members)) = done
+        && info.state == JobState::JobComplete
         && info.number_records_failed == Some(0)
-        && info.number_records_processed == Some(members.len() as u64);
-    if all_done {
+        && info.number_records_processed == Some(members.len() as u64)
+    {
         for &i in members {
-            results[i] = RecordResult::Updated;
+            results.set(i, RecordResult::Updated);
         }
+        results.recorder.flush();
         return Ok(());
     }
     let ok = client.ingest_results(job_id, ResultSet::Successful).await?;
     for_each_result(&ok, &["sf__Id"], |row| {
         if let Some(&i) = by_id.get(row[0]) {
-            results[i] = RecordResult::Updated;
+            results.set(i, RecordResult::Updated);
         }
     })?;
     drop(ok);
@@ -397,7 +474,7 @@ async fn collect_bulk(
             return;
         }
         let (message, fields) = rest.rsplit_once(':').map_or((rest, ""), |(m, f)| (m, f));
-        results[i] = RecordResult::Failed {
+        let failed = RecordResult::Failed {
             code: code.to_owned(),
             message: message.to_owned(),
             fields: fields
@@ -408,12 +485,14 @@ async fn collect_bulk(
                 .map(str::to_owned)
                 .collect(),
         };
+        results.set(i, failed);
     })?;
+    results.recorder.flush();
     Ok(())
 }
 
 /// Call `each` with the cells of `columns` (empty when a column is absent) for every row of a
-/// result CSV.
+/// result CSV; at most four columns, so no row allocates.
 fn for_each_result(
     text: &str,
     columns: &[&str],
@@ -433,7 +512,6 @@ fn for_each_result(
         .collect();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(decode)? {
-        // At most four columns are asked for: no allocation per row.
         let mut cells = [""; 4];
         for (cell, col) in cells.iter_mut().zip(&at) {
             *cell = col.and_then(|c| record.get(c)).unwrap_or("");

@@ -2,6 +2,41 @@
 //! integration is case-sensitive, case-folded (SOQL compares text case-insensitively; research
 //! §3.4).
 
+/// Normalise a key for matching on `field`. Salesforce Ids are compared in their 18-character
+/// case-safe form, never case-folded (15-character Ids are case-sensitive; research §2.4); other
+/// keys as [`normalise`] does.
+#[must_use]
+pub fn normalise_for(
+    raw: &str,
+    field: &crate::salesforce::describe::Field,
+    case_sensitive: bool,
+) -> String {
+    use crate::salesforce::describe::FieldType;
+    if matches!(field.field_type, FieldType::Id | FieldType::Reference) {
+        let trimmed = raw.trim();
+        return crate::report::convert::normalise_id(trimmed).unwrap_or_else(|| trimmed.to_owned());
+    }
+    normalise(raw, case_sensitive)
+}
+
+/// Whether a key field's type can match report text: text-like fields and Ids. Numbers, dates
+/// and booleans would need typed SOQL literals and typed comparison; they are refused up front.
+#[must_use]
+pub fn supported(field: &crate::salesforce::describe::Field) -> bool {
+    use crate::salesforce::describe::FieldType;
+    matches!(
+        field.field_type,
+        FieldType::String
+            | FieldType::Email
+            | FieldType::Phone
+            | FieldType::Url
+            | FieldType::Id
+            | FieldType::Reference
+            | FieldType::Picklist
+            | FieldType::Combobox
+    )
+}
+
 /// Normalise a key for matching.
 #[must_use]
 pub fn normalise(raw: &str, case_sensitive: bool) -> String {

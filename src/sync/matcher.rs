@@ -70,8 +70,8 @@ impl std::fmt::Display for Strategy {
 /// The fields every match reads: Id, the key, the mapped fields, and `IsConverted` when
 /// converted Leads are told apart.
 pub(crate) fn select_list(fields: &Fields<'_>) -> Vec<String> {
-    let mut select = vec!["Id".to_owned(), fields.key.name.clone()];
-    for f in &fields.mapped {
+    let mut select = vec!["Id".to_owned()];
+    for f in std::iter::once(&fields.key).chain(&fields.mapped) {
         if !select.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
             select.push(f.name.clone());
         }
@@ -100,7 +100,7 @@ fn encoded_len(text: &str) -> usize {
 
 /// Split keys into `IN` lists whose query fits [`MAX_ENCODED_SOQL`].
 #[must_use]
-pub fn chunks<'k>(prefix: &str, keys: impl IntoIterator<Item = &'k str>) -> Vec<Vec<String>> {
+pub fn chunks<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
     pack(prefix, keys, |literal, new_chunk| {
         if new_chunk || out.is_empty() {
@@ -115,23 +115,23 @@ pub fn chunks<'k>(prefix: &str, keys: impl IntoIterator<Item = &'k str>) -> Vec<
 
 /// How many `IN` queries [`chunks`] would make, without building them.
 #[must_use]
-pub fn chunk_count<'k>(prefix: &str, keys: impl IntoIterator<Item = &'k str>) -> usize {
+pub fn chunk_count<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) -> usize {
     let mut count = 0;
     pack(prefix, keys, |_, new_chunk| count += usize::from(new_chunk));
     count
 }
 
 /// Greedy packing: calls `place(literal, starts_a_new_chunk)` for every key in order.
-fn pack<'k>(
+fn pack<K: AsRef<str>>(
     prefix: &str,
-    keys: impl IntoIterator<Item = &'k str>,
+    keys: impl IntoIterator<Item = K>,
     mut place: impl FnMut(String, bool),
 ) {
     let base = encoded_len(prefix) + encoded_len(")");
     let mut size = base;
     let mut empty = true;
     for k in keys {
-        let literal = soql::quote(k);
+        let literal = soql::quote(k.as_ref());
         let cost = encoded_len(&literal) + encoded_len(",");
         let new_chunk = empty || size + cost > MAX_ENCODED_SOQL;
         if new_chunk {
@@ -143,23 +143,33 @@ fn pack<'k>(
     }
 }
 
-/// Records already matched, by row; shared by the `IN` and the Bulk-scan paths.
 impl Matched {
-    /// File a record under the report row whose key it holds; a record whose key is in no row
-    /// (a scan reads the whole object) is dropped at once.
-    pub(crate) fn add(
+    /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
+    /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
+    fn add(&mut self, row: usize, found: Found) {
+        let records = self.by_row.entry(row).or_default();
+        if !records.iter().any(|r| r.id == found.id) {
+            records.push(found);
+        }
+    }
+
+    /// File a record under the report row whose key it holds (shared by the `IN` and the
+    /// Bulk-scan paths); a record whose key is in no row (a scan reads the whole object) is
+    /// dropped at once, before its values are converted.
+    pub(crate) fn add_record(
         &mut self,
         prepared: &Prepared,
+        fields: &Fields<'_>,
         case_sensitive: bool,
-        id: &str,
-        key_value: &str,
-        converted: bool,
+        record: (&str, &str, bool),
         values: impl FnOnce() -> Vec<Value>,
     ) -> bool {
+        let (id, key_value, converted) = record;
         // Most keys (e-mail addresses as Salesforce stores them) are already in normal form:
         // look them up as they are, without allocating their folded copy (a scan does this
-        // for every record of the object).
-        let plain = key_value.is_ascii()
+        // for every record of the object). Ids always go through their 18-character form.
+        let plain = !is_id(fields)
+            && key_value.is_ascii()
             && (case_sensitive || !key_value.bytes().any(|b| b.is_ascii_uppercase()))
             && key_value.trim() == key_value;
         let found = if plain {
@@ -167,18 +177,30 @@ impl Matched {
         } else {
             prepared
                 .index
-                .get(&key::normalise(key_value, case_sensitive))
+                .get(&key::normalise_for(key_value, fields.key, case_sensitive))
         };
         let Some(&row) = found else {
             return false;
         };
-        self.by_row.entry(row).or_default().push(Found {
-            id: id.to_owned(),
-            values: values(),
-            converted,
-        });
+        self.add(
+            row,
+            Found {
+                id: id.to_owned(),
+                values: values(),
+                converted,
+            },
+        );
         true
     }
+}
+
+/// Whether the key is an Id (compared in its 18-character form).
+fn is_id(fields: &Fields<'_>) -> bool {
+    matches!(
+        fields.key.field_type,
+        crate::salesforce::describe::FieldType::Id
+            | crate::salesforce::describe::FieldType::Reference
+    )
 }
 
 /// Match every row: by `IN` queries, or by one Bulk API 2.0 query of the whole object when
@@ -191,8 +213,28 @@ pub async fn fetch(
     progress: &indicatif::ProgressBar,
 ) -> Result<Matched, SfError> {
     let prefix = prefix(integration, fields);
-    // Prepared rows have distinct keys already (duplicates are settled while reading).
-    let keys = || prepared.rows.iter().map(|r| r.key.as_str());
+    // Prepared rows have distinct keys already (duplicates are settled while reading). Ids go
+    // in their 18-character form; other keys as written (Salesforce's own comparison then
+    // decides case, as it will for every other client).
+    let case_sensitive = integration.options.key_case_sensitive;
+    let id_keys: Vec<String> = if is_id(fields) {
+        let mut seen = std::collections::HashSet::new();
+        prepared
+            .rows
+            .iter()
+            .map(|r| key::normalise_for(&r.key, fields.key, case_sensitive))
+            .filter(|k| seen.insert(k.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let keys = || -> Box<dyn Iterator<Item = &str>> {
+        if is_id(fields) {
+            Box::new(id_keys.iter().map(String::as_str))
+        } else {
+            Box::new(prepared.rows.iter().map(|r| r.key.as_str()))
+        }
+    };
     let queries = chunk_count(&prefix, keys());
     if queries > bulk_match::SCAN_MIN_QUERIES {
         let records = bulk_match::count(integration, fields, client).await?;
@@ -270,13 +312,19 @@ async fn fetch_in<'k>(
                             .get("IsConverted")
                             .and_then(serde_json::Value::as_bool)
                             .unwrap_or(false);
-                    matched.add(prepared, case_sensitive, id, key_value, converted, || {
-                        fields
-                            .mapped
-                            .iter()
-                            .map(|f| current_value(&record, f))
-                            .collect()
-                    });
+                    matched.add_record(
+                        prepared,
+                        fields,
+                        case_sensitive,
+                        (id, key_value, converted),
+                        || {
+                            fields
+                                .mapped
+                                .iter()
+                                .map(|f| current_value(&record, f))
+                                .collect()
+                        },
+                    );
                 }
             }
             Err(e) if chunk.len() > 1 && too_long(&e) => {
@@ -332,6 +380,20 @@ mod tests {
                 encoded_len(&soql)
             );
         }
+    }
+
+    #[test]
+    fn a_record_returned_twice_counts_once() {
+        let mut matched = Matched::default();
+        let found = |id: &str| Found {
+            id: id.to_owned(),
+            values: Vec::new(),
+            converted: false,
+        };
+        matched.add(0, found("00Q000000000001AAA"));
+        matched.add(0, found("00Q000000000001AAA"));
+        matched.add(0, found("00Q000000000002AAA"));
+        assert_eq!(matched.by_row[&0].len(), 2);
     }
 
     #[test]

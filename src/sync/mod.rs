@@ -8,6 +8,7 @@ pub mod key;
 pub mod matcher;
 pub mod plan;
 pub mod prepare;
+pub mod revert;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -258,43 +259,36 @@ pub async fn run(
 
     // 6. Write.
     let progress = bar(printer, Some(changes.len() as u64), "write");
+    let mut recorder = RunRecorder {
+        run,
+        integration,
+        prepared: &prepared,
+        changes: &changes,
+        error: None,
+    };
     let outcome = execute::write(
         integration,
         fields,
         &changes,
         client,
-        run,
+        &mut recorder,
         printer,
         &progress,
     )
     .await;
+    if let Some(e) = recorder.error.take() {
+        return Err(anyhow::Error::new(e).context("cannot write the run log"));
+    }
     progress.finish_and_clear();
     for (index, result) in outcome.results.iter().enumerate() {
-        let change = &changes[index];
-        let row = change.row;
+        let row = changes[index].row;
         match result {
             execute::RecordResult::Updated => {
-                run.record.records.updated += 1;
-                write_changes(run, integration, &prepared, change)?;
                 if states[row] == RowState::Pending {
                     states[row] = RowState::Updated;
                 }
             }
-            execute::RecordResult::Failed {
-                code,
-                message,
-                fields,
-            } => {
-                run.record.records.failed += 1;
-                run.failed(
-                    &change.id,
-                    &prepared.rows[row].key,
-                    code,
-                    message,
-                    &fields.join(";"),
-                )?;
-                states[row] = RowState::Failed;
-            }
+            execute::RecordResult::Failed { .. } => states[row] = RowState::Failed,
             execute::RecordResult::Aborted => {
                 if states[row] != RowState::Failed {
                     states[row] = RowState::Aborted;
@@ -310,6 +304,56 @@ pub async fn run(
         None => Stop::Done,
         Some(e) => stop_error(&e),
     }))
+}
+
+/// The run directory as the write phase's recorder: accepted values go to `changes.csv` and
+/// final failures to `failed.csv` as soon as Salesforce answers.
+struct RunRecorder<'a> {
+    run: &'a mut RunDir,
+    integration: &'a Integration,
+    prepared: &'a Prepared,
+    changes: &'a [plan::RecordChange],
+    error: Option<std::io::Error>,
+}
+
+impl execute::Recorder for RunRecorder<'_> {
+    fn log(&mut self, line: &str) {
+        self.run.log(line);
+    }
+
+    fn result(&mut self, index: usize, result: &execute::RecordResult) {
+        let change = &self.changes[index];
+        let written = match result {
+            execute::RecordResult::Updated => {
+                self.run.record.records.updated += 1;
+                write_changes(self.run, self.integration, self.prepared, change)
+            }
+            execute::RecordResult::Failed {
+                code,
+                message,
+                fields,
+            } => {
+                self.run.record.records.failed += 1;
+                self.run.failed(
+                    &change.id,
+                    &self.prepared.rows[change.row].key,
+                    code,
+                    message,
+                    &fields.join(";"),
+                )
+            }
+            execute::RecordResult::Aborted => Ok(()),
+        };
+        if let Err(e) = written {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Err(e) = self.run.flush() {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 /// Why the org's remaining daily API requests (from the last `Sforce-Limit-Info`, research
@@ -399,7 +443,11 @@ fn write_changes(
 
 fn stop_error(error: &SfError) -> Stop {
     match error {
-        SfError::Auth(fail) => Stop::Auth(format!("{error}: {fail}")),
+        // The hint names the `login` command to run (SPEC §3); the stop keeps only text.
+        SfError::Auth(fail) => Stop::Auth(match &fail.hint {
+            Some(hint) => format!("{error}: {fail}; {hint}"),
+            None => format!("{error}: {fail}"),
+        }),
         other => Stop::Failed(other.to_string()),
     }
 }

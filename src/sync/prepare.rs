@@ -62,7 +62,7 @@ pub fn read(
     let only: Vec<String> = options
         .only
         .iter()
-        .map(|k| key::normalise(k, case_sensitive))
+        .map(|k| key::normalise_for(k, fields.key, case_sensitive))
         .collect();
 
     let mut prepared = Prepared::default();
@@ -87,7 +87,7 @@ pub fn read(
                 // the run; one whose key cannot be read may be, so it is reported.
                 if !only.is_empty()
                     && !key.is_empty()
-                    && !only.contains(&key::normalise(key, case_sensitive))
+                    && !only.contains(&key::normalise_for(key, fields.key, case_sensitive))
                 {
                     continue;
                 }
@@ -98,7 +98,7 @@ pub fn read(
             }
         };
         let raw_key = row.cells.get(key_col).map_or("", |k| k.trim());
-        let norm = key::normalise(raw_key, case_sensitive);
+        let norm = key::normalise_for(raw_key, fields.key, case_sensitive);
         if !only.is_empty() && !only.contains(&norm) {
             continue;
         }

@@ -161,3 +161,29 @@ fn run_and_logs_help_show_examples() {
     let run = env.run(&["--help"]);
     assert!(run.stdout.contains("walkme-sf logs"), "{}", run.stdout);
 }
+
+#[test]
+fn logs_colours_the_status_only_when_asked_and_keeps_columns_aligned() {
+    let env = env_with_three_runs();
+    let plain = env.run(&["logs"]);
+    plain.assert_code(0);
+    assert!(
+        !plain.stdout.contains('\x1b'),
+        "NO_COLOR and a pipe: no colour"
+    );
+    let coloured = env.run(&["--color", "always", "logs"]);
+    coloured.assert_code(0);
+    assert!(
+        coloured.stdout.contains("\x1b[32mcompleted"),
+        "{}",
+        coloured.stdout
+    );
+    // Without the escape codes the table is the plain one, so the columns line up.
+    let stripped = coloured
+        .stdout
+        .replace("\x1b[32m", "")
+        .replace("\x1b[33m", "")
+        .replace("\x1b[31m", "")
+        .replace("\x1b[0m", "");
+    assert_eq!(stripped, plain.stdout);
+}

@@ -2,16 +2,23 @@
 
 mod accounts;
 mod auth;
+mod bad_input;
 mod client;
 mod completions;
 mod describe;
+mod faults;
 mod fields;
 mod init;
+mod interrupt;
+mod keys;
 mod logs;
 mod readme;
+mod reliability;
+mod revert;
 mod run;
 mod schedule;
 mod secrets;
+mod security;
 mod sf;
 mod support;
 mod validate;
