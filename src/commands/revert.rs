@@ -127,15 +127,7 @@ pub fn run(args: &RevertArgs, ctx: &Context) -> Result<ExitStatus> {
         }
         Err(e) => {
             crate::error::report(&e, printer.color_stderr);
-            let c = &mut run.record.counts;
-            let accounted = c.rejected
-                + c.skipped
-                + c.unmatched
-                + c.unchanged
-                + c.updated
-                + c.failed
-                + c.aborted;
-            c.aborted += c.rows.saturating_sub(accounted);
+            run.record.counts.abort_the_rest();
             (
                 Status::Failed,
                 crate::error::status_of(&e),

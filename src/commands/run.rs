@@ -171,15 +171,7 @@ async fn run_one(
             let exit = crate::error::status_of(&e);
             crate::error::report(&e, printer.color_stderr);
             // Rows never reached by a run that stopped early are aborted.
-            let c = &mut run.record.counts;
-            let accounted = c.rejected
-                + c.skipped
-                + c.unmatched
-                + c.unchanged
-                + c.updated
-                + c.failed
-                + c.aborted;
-            c.aborted += c.rows.saturating_sub(accounted);
+            run.record.counts.abort_the_rest();
             (Status::Failed, exit, Some(format!("{e:#}")))
         }
     };

@@ -38,9 +38,9 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Whether every row is accounted for exactly once.
+    /// Rows that reached an outcome so far.
     #[must_use]
-    pub fn balanced(&self) -> bool {
+    pub fn accounted(&self) -> u64 {
         self.rejected
             + self.skipped
             + self.unmatched
@@ -48,7 +48,17 @@ impl Counts {
             + self.updated
             + self.failed
             + self.aborted
-            == self.rows
+    }
+
+    /// Whether every row is accounted for exactly once.
+    #[must_use]
+    pub fn balanced(&self) -> bool {
+        self.accounted() == self.rows
+    }
+
+    /// A run that stopped early: the rows it never reached are aborted (SPEC §5 step 7).
+    pub fn abort_the_rest(&mut self) {
+        self.aborted += self.rows.saturating_sub(self.accounted());
     }
 }
 
