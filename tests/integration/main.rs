@@ -14,6 +14,7 @@ mod keys;
 mod logs;
 mod readme;
 mod reliability;
+mod report_url;
 mod revert;
 mod run;
 mod schedule;
