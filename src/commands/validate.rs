@@ -56,12 +56,14 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         });
     }
 
+    let mut unchecked: Option<anyhow::Error> = None;
     if args.online {
         match &config {
             Some(config) if problems.is_empty() => {
-                let online =
+                let (online, error) =
                     super::validate_online::check(config, &args.integrations, &ctx.printer)?;
                 problems.extend(online);
+                unchecked = error;
             }
             _ => ctx.printer.status(
                 "note: the online checks need a valid config; fix the problems below first",
@@ -69,7 +71,7 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         }
     }
 
-    let ok = problems.is_empty();
+    let ok = problems.is_empty() && unchecked.is_none();
     if args.json {
         ctx.printer.json(&Output {
             ok,
@@ -96,7 +98,7 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
                 path.display(),
                 if count == 1 { "" } else { "s" }
             ));
-        } else {
+        } else if !problems.is_empty() {
             eprintln!(
                 "{}: {} problem{} found",
                 path.display(),
@@ -104,6 +106,11 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
                 if problems.len() == 1 { "" } else { "s" }
             );
         }
+    }
+    // Every problem that could be found is printed; then the environment that could not be
+    // checked decides the exit status (a refused login: 3).
+    if let Some(error) = unchecked {
+        return Err(error);
     }
     Ok(if ok {
         ExitStatus::Success

@@ -25,7 +25,13 @@ const SHOWN_PER_COLUMN: usize = 3;
 
 /// Check `names` (every integration when empty) against their orgs. A login that is missing or
 /// refused is an error of its own (exit 3), not a problem of the config.
-pub fn check(config: &Config, names: &[String], printer: &Printer) -> Result<Vec<Problem>> {
+/// The problems found online, and the first error that kept an environment from being checked
+/// (a refused login): the other environments are still checked, so every problem is listed.
+pub fn check(
+    config: &Config,
+    names: &[String],
+    printer: &Printer,
+) -> Result<(Vec<Problem>, Option<anyhow::Error>)> {
     let text = std::fs::read_to_string(&config.path)?;
     let source = Source {
         path: config.path.clone(),
@@ -43,19 +49,27 @@ pub fn check(config: &Config, names: &[String], printer: &Printer) -> Result<Vec
         describes: HashMap::new(),
         problems: Vec::new(),
     };
+    let mut deferred: Option<anyhow::Error> = None;
+    let mut unreachable: Vec<String> = Vec::new();
     for integration in config.integrations.values() {
         if !names.is_empty() && !names.contains(&integration.name) {
             continue;
         }
+        if unreachable.contains(&integration.environment) {
+            continue;
+        }
         let before = checker.problems.len();
-        runtime.block_on(checker.integration(config, integration))?;
+        if let Err(e) = runtime.block_on(checker.integration(config, integration)) {
+            unreachable.push(integration.environment.clone());
+            deferred.get_or_insert(e);
+        }
         for p in &mut checker.problems[before..] {
             p.integration = Some(integration.name.clone());
         }
     }
     let mut problems = checker.problems;
     problems.sort_by_key(|p| (p.line.unwrap_or(usize::MAX), p.column.unwrap_or(0)));
-    Ok(problems)
+    Ok((problems, deferred))
 }
 
 struct Checker<'a> {

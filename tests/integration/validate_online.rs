@@ -153,3 +153,46 @@ fn validate_online_without_a_login_is_exit_3() {
         run.stderr
     );
 }
+
+#[test]
+fn an_environment_without_a_login_does_not_hide_the_problems_of_the_others() {
+    let (emu, env) = setup(
+        r#"
+[integrations.good]
+environment = "sandbox"
+object = "Leed"
+report = { name = "Logins Review", path = "good.csv" }
+key = { report = "User ID", salesforce = "Email" }
+fields = [{ report = "Score", salesforce = "Score__c" }]
+
+[integrations.prod]
+environment = "uat"
+object = "Lead"
+report = { name = "Logins Review", path = "good.csv" }
+key = { report = "User ID", salesforce = "Email" }
+fields = [{ report = "Score", salesforce = "Score__c" }]
+"#,
+    );
+    let text = std::fs::read_to_string(env.file("integrations.toml")).unwrap();
+    env.write(
+        "integrations.toml",
+        format!(
+            "{text}\n[environments.uat]\nkind = \"sandbox\"\nlogin_url = \"{}\"\nclient_id = \"x\"\n",
+            emu.url()
+        ),
+    );
+    env.write("good.csv", "User ID,Score\nann@acme.com,12.5\n");
+    let run = env.run(&["validate", "--online", "good", "prod"]);
+    // `uat` has no login (exit 3), yet the sandbox integration's problem is listed first.
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("the object `Leed` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("walkme-sf login --env uat"),
+        "{}",
+        run.stderr
+    );
+}
