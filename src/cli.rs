@@ -178,6 +178,10 @@ pub struct LogsArgs {
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
     /// One run in full: its fields, then its log.
+    #[command(after_help = "\
+Examples:
+  walkme-sf logs show 20261201T194716123Z-1a2b          the run's fields, then log.txt
+  walkme-sf logs show 20261201T194716123Z-1a2b --json   its run.json")]
     Show {
         /// The run id (the first column of `walkme-sf logs`).
         run_id: String,
