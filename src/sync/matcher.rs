@@ -3,7 +3,9 @@
 //! SOQL), packed by their URL-encoded size under Salesforce's 16,384-byte request-URI limit; a
 //! chunk Salesforce still finds too long is halved (research §3.2, §3.3).
 
-use std::collections::HashMap;
+// Keys are hashed once per row and once per scanned record; FxHash is several times cheaper
+// than SipHash there, and a report is the user's own input, so flooding is no concern (issue 6).
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::Integration;
 use crate::report::Value;

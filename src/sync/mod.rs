@@ -142,14 +142,14 @@ pub async fn run(
     for (i, row) in prepared.rows.iter().enumerate() {
         // Taken out, so each row's records are freed once planned (memory: issue 6).
         let records = matched.by_row.remove(&i).unwrap_or_default();
-        let live: Vec<&matcher::Found> = records.iter().filter(|r| !r.converted).collect();
+        let live_count = records.iter().filter(|r| !r.converted).count();
         if records.is_empty() {
             run.record.counts.unmatched += 1;
             run.unmatched(row.line, &row.key)?;
             states[i] = RowState::Counted;
             continue;
         }
-        if live.is_empty() {
+        if live_count == 0 {
             run.record.counts.skipped += 1;
             run.skipped(
                 row.line,
@@ -159,28 +159,26 @@ pub async fn run(
             states[i] = RowState::Counted;
             continue;
         }
-        if live.len() > 1
+        if live_count > 1
             && integration.options.on_multiple_matches == crate::config::OnMultipleMatches::Skip
         {
             run.record.counts.skipped += 1;
             run.skipped(
                 row.line,
                 &row.key,
-                &format!(
-                    "matches {} records (on_multiple_matches = \"skip\")",
-                    live.len()
-                ),
+                &format!("matches {live_count} records (on_multiple_matches = \"skip\")"),
             )?;
             states[i] = RowState::Counted;
             continue;
         }
-        matched_records += live.len() as u64;
-        for record in live {
-            let diff = plan::diff(&row.values, &record.values);
+        matched_records += live_count as u64;
+        // The records are owned here: their Ids and old values move into the plan.
+        for record in records.into_iter().filter(|r| !r.converted) {
+            let diff = plan::diff_owned(&row.values, record.values);
             if !diff.is_empty() {
                 states[i] = RowState::Pending;
                 changes.push(plan::RecordChange {
-                    id: record.id.clone(),
+                    id: record.id,
                     row: i,
                     changes: diff,
                 });
