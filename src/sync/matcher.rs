@@ -3,10 +3,6 @@
 //! SOQL), packed by their URL-encoded size under Salesforce's 16,384-byte request-URI limit; a
 //! chunk Salesforce still finds too long is halved (research §3.2, §3.3).
 
-// Keys are hashed once per row and once per scanned record; FxHash is several times cheaper
-// than SipHash there, and a report is the user's own input, so flooding is no concern (issue 6).
-use rustc_hash::FxHashMap as HashMap;
-
 use crate::config::Integration;
 use crate::report::Value;
 use crate::salesforce::client::Client;
@@ -37,7 +33,9 @@ pub struct Found {
 /// Records by report row.
 #[derive(Debug, Default)]
 pub struct Matched {
-    pub by_row: HashMap<usize, Vec<Found>>,
+    /// Indexed by report row (rows past the end have no record): no hashing per record, and
+    /// 24 bytes per row instead of a hash-table entry (issue 6).
+    pub by_row: Vec<Vec<Found>>,
     /// How the records were found (for the run log).
     pub strategy: Strategy,
 }
@@ -149,7 +147,10 @@ impl Matched {
     /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
     /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
     fn add(&mut self, row: usize, found: Found) {
-        let records = self.by_row.entry(row).or_default();
+        if self.by_row.len() <= row {
+            self.by_row.resize_with(row + 1, Vec::new);
+        }
+        let records = &mut self.by_row[row];
         if !records.iter().any(|r| r.id == found.id) {
             records.push(found);
         }
@@ -395,7 +396,7 @@ mod tests {
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000002AAA"));
-        assert_eq!(matched.by_row[&0].len(), 2);
+        assert_eq!(matched.by_row[0].len(), 2);
     }
 
     #[test]

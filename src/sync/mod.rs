@@ -141,7 +141,11 @@ pub async fn run(
     let mut matched_records = 0u64;
     for (i, row) in prepared.rows.iter().enumerate() {
         // Taken out, so each row's records are freed once planned (memory: issue 6).
-        let records = matched.by_row.remove(&i).unwrap_or_default();
+        let records = matched
+            .by_row
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
         let live_count = records.iter().filter(|r| !r.converted).count();
         if records.is_empty() {
             run.record.counts.unmatched += 1;
