@@ -92,9 +92,18 @@ fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
     )
 }
 
+/// The length of `text` as `form_urlencoded::byte_serialize` writes it (what `reqwest` sends in
+/// the query string), counted without building it: pricing `IN` queries counts every key of the
+/// report. Unreserved bytes stay, a space becomes `+`, any other byte `%XX`.
 fn encoded_len(text: &str) -> usize {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .map(str::len)
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
+                1
+            } else {
+                3
+            }
+        })
         .sum()
 }
 
@@ -361,6 +370,23 @@ fn too_long(e: &SfError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_counts_what_form_urlencoding_writes() {
+        for text in [
+            "",
+            "ann@example.com",
+            "'o\\'brien'",
+            "a b+c*d-e.f_g~h",
+            "zoë 日本 \" %20 \n",
+            "SELECT Id FROM Lead WHERE Email IN (",
+        ] {
+            let written: usize = url::form_urlencoded::byte_serialize(text.as_bytes())
+                .map(str::len)
+                .sum();
+            assert_eq!(encoded_len(text), written, "{text:?}");
+        }
+    }
 
     #[test]
     fn chunks_fit_the_limit_and_keep_every_key() {
