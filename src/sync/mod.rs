@@ -106,7 +106,7 @@ pub async fn run(
     };
     // 1. Read and convert the report (rejections are recorded as they are found).
     let progress = bar(printer, None, "read");
-    let prepared = prepare::read(integration, fields, report_path, options, run, &progress)?;
+    let mut prepared = prepare::read(integration, fields, report_path, options, run, &progress)?;
     progress.finish_and_clear();
     run.record.counts.rows = prepared.rows_total;
     run.record.counts.rejected = prepared.rejected;
@@ -136,6 +136,8 @@ pub async fn run(
         }
     };
     run.log(&format!("matching used {}", matched.strategy));
+    // The key index served matching only; freed before the plan is built (memory: issue 6).
+    prepared.index = prepare::KeyIndex::default();
     let mut states = vec![RowState::Unchanged; prepared.rows.len()];
     let mut changes: Vec<plan::RecordChange> = Vec::new();
     let mut matched_records = 0u64;
@@ -189,6 +191,8 @@ pub async fn run(
             }
         }
     }
+    // Every row's records were taken; the table itself goes too (memory: issue 6).
+    drop(matched);
     run.record.records.matched = matched_records;
     run.log(&format!(
         "matched {matched_records} records; {} records to change",

@@ -18,6 +18,9 @@ use super::{Fields, RunOptions, key};
 /// row that was ~2 % of a million-row run's CPU (perf, issue 6).
 const PROGRESS_STEP: u64 = 1024;
 
+/// Normalised key → index into [`Prepared::rows`].
+pub type KeyIndex = HashMap<String, usize>;
+
 /// A usable report row.
 #[derive(Debug)]
 pub struct Row {
@@ -37,7 +40,7 @@ pub struct Prepared {
     pub rejected: u64,
     pub skipped: u64,
     /// Normalised key → index into `rows`.
-    pub index: HashMap<String, usize>,
+    pub index: KeyIndex,
 }
 
 /// Read the whole report. A report that cannot be used as a whole is a usage error (exit 2).
