@@ -33,9 +33,11 @@ pub struct Found {
 /// Records by report row.
 #[derive(Debug, Default)]
 pub struct Matched {
-    /// Indexed by report row (rows past the end have no record): no hashing per record, and
-    /// 24 bytes per row instead of a hash-table entry (issue 6).
-    pub by_row: Vec<Vec<Found>>,
+    /// The first record of each report row, indexed by row (rows past the end have none): no
+    /// hashing and no list allocated per row for the usual single match (issue 6).
+    first: Vec<Option<Found>>,
+    /// The further records of a row whose key more than one record holds (rare).
+    more: rustc_hash::FxHashMap<usize, Vec<Found>>,
     /// How the records were found (for the run log).
     pub strategy: Strategy,
 }
@@ -156,13 +158,28 @@ impl Matched {
     /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
     /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
     fn add(&mut self, row: usize, found: Found) {
-        if self.by_row.len() <= row {
-            self.by_row.resize_with(row + 1, Vec::new);
+        if self.first.len() <= row {
+            self.first.resize_with(row + 1, || None);
         }
-        let records = &mut self.by_row[row];
-        if !records.iter().any(|r| r.id == found.id) {
-            records.push(found);
+        let Some(first) = &self.first[row] else {
+            self.first[row] = Some(found);
+            return;
+        };
+        if first.id == found.id {
+            return;
         }
+        let more = self.more.entry(row).or_default();
+        if !more.iter().any(|r| r.id == found.id) {
+            more.push(found);
+        }
+    }
+
+    /// Take a row's records out (the first one, then any others), so each row's records are
+    /// freed once planned.
+    pub fn take(&mut self, row: usize) -> (Option<Found>, Vec<Found>) {
+        let first = self.first.get_mut(row).and_then(Option::take);
+        let more = self.more.remove(&row).unwrap_or_default();
+        (first, more)
     }
 
     /// File a record under the report row whose key it holds (shared by the `IN` and the
@@ -422,7 +439,11 @@ mod tests {
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000002AAA"));
-        assert_eq!(matched.by_row[0].len(), 2);
+        let (first, more) = matched.take(0);
+        assert_eq!(first.map(|f| f.id).as_deref(), Some("00Q000000000001AAA"));
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].id, "00Q000000000002AAA");
+        assert!(matched.take(0).0.is_none());
     }
 
     #[test]

@@ -143,13 +143,9 @@ pub async fn run(
     let mut matched_records = 0u64;
     for (i, row) in prepared.rows.iter().enumerate() {
         // Taken out, so each row's records are freed once planned (memory: issue 6).
-        let records = matched
-            .by_row
-            .get_mut(i)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        let live_count = records.iter().filter(|r| !r.converted).count();
-        if records.is_empty() {
+        let (first, more) = matched.take(i);
+        let live_count = first.iter().chain(&more).filter(|r| !r.converted).count();
+        if first.is_none() {
             run.record.counts.unmatched += 1;
             run.unmatched(row.line, &row.key)?;
             states[i] = RowState::Counted;
@@ -179,7 +175,7 @@ pub async fn run(
         }
         matched_records += live_count as u64;
         // The records are owned here: their Ids and old values move into the plan.
-        for record in records.into_iter().filter(|r| !r.converted) {
+        for record in first.into_iter().chain(more).filter(|r| !r.converted) {
             let diff = plan::diff_owned(&row.values, record.values);
             if !diff.is_empty() {
                 states[i] = RowState::Pending;
