@@ -385,7 +385,89 @@ pub(crate) fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     if !shape {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    // The shape is checked above, so reading the digits directly gives what chrono's
+    // `%Y-%m-%d` would, without interpreting a pattern per cell (a profile hot spot on large
+    // reports).
+    NaiveDate::from_ymd_opt(
+        i32::from(digits(&bytes[0..4])),
+        u32::from(digits(&bytes[5..7])),
+        u32::from(digits(&bytes[8..10])),
+    )
+}
+
+/// The value of a run of ASCII digits already checked as such (at most 4 here).
+fn digits(bytes: &[u8]) -> u16 {
+    bytes
+        .iter()
+        .fold(0, |acc, b| acc * 10 + u16::from(b.wrapping_sub(b'0')))
+}
+
+/// Two ASCII digits at `at`, if both are digits.
+fn two_digits(bytes: &[u8], at: usize) -> Option<u32> {
+    match bytes.get(at..at + 2) {
+        Some(&[a, b]) if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// The common spellings of an ISO datetime read without chrono's pattern parser:
+/// `YYYY-MM-DD`, a separator already checked, `HH:MM`, optional `:SS`, an optional fraction of
+/// 1 to 9 digits, then nothing, `Z`/`z`, `±hh:mm` or `±hhmm`. Anything else (leap seconds,
+/// one-digit fields, longer fractions, `±hh` alone) gives `None` and takes the general path, so
+/// this only ever agrees with it.
+fn fast_iso_datetime(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let date = parse_iso_date(std::str::from_utf8(bytes.get(..10)?).ok()?)?;
+    let hour = two_digits(bytes, 11)?;
+    if bytes.get(13) != Some(&b':') {
+        return None;
+    }
+    let minute = two_digits(bytes, 14)?;
+    let mut at = 16;
+    let mut second = 0;
+    let mut nanos = 0;
+    if bytes.get(at) == Some(&b':') {
+        second = two_digits(bytes, at + 1)?;
+        at += 3;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let start = at;
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+            let count = at - start;
+            if count == 0 || count > 9 {
+                return None;
+            }
+            let value = bytes[start..at]
+                .iter()
+                .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+            nanos = value * 10u32.pow(u32::try_from(9 - count).ok()?);
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let offset_seconds: i32 = match &bytes[at..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest.len() {
+                5 if rest[2] == b':' => (two_digits(rest, 0)?, two_digits(rest, 3)?),
+                4 => (two_digits(rest, 0)?, two_digits(rest, 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let magnitude = i32::try_from(h * 3600 + m * 60).ok()?;
+            if *sign == b'-' { -magnitude } else { magnitude }
+        }
+        _ => return None,
+    };
+    let local = date.and_hms_nano_opt(hour, minute, second, nanos - nanos % 1_000_000)?;
+    let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(offset_seconds)))?;
+    Some(utc.and_utc())
 }
 
 fn date(cell: &str, format: Option<&str>) -> Result<Value, ConvertError> {
@@ -468,13 +550,22 @@ fn truncate_to_millis(dt: DateTime<Utc>) -> DateTime<Utc> {
 /// between date and time; seconds and fractional seconds optional; `Z`, `+hh:mm`, `+hhmm`
 /// (Salesforce's `…000+0000`) or no offset, which means UTC.
 pub(crate) fn parse_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
-    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
     let bytes = text.as_bytes();
     if bytes.len() < 16 || !matches!(bytes[10], b'T' | b't' | b' ') {
         return None;
     }
-    parse_iso_date(&text[..10])?;
-    let normalised = format!("{}T{}", &text[..10], &text[11..]);
+    if let Some(fast) = fast_iso_datetime(bytes) {
+        return Some(fast);
+    }
+    chrono_iso_datetime(text)
+}
+
+/// The general path of [`parse_iso_datetime`], through chrono's patterns; `text` has at least 16
+/// bytes and a date/time separator at byte 10.
+fn chrono_iso_datetime(text: &str) -> Option<DateTime<Utc>> {
+    const NAIVE: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
+    parse_iso_date(text.get(..10)?)?;
+    let normalised = format!("{}T{}", &text[..10], text.get(11..)?);
     let s = normalised.as_str();
     let naive_utc = |s: &str| {
         NAIVE
@@ -591,6 +682,54 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
         )
+    }
+
+    #[test]
+    fn the_fast_datetime_path_agrees_with_chrono() {
+        let accepted = [
+            "2024-03-23T08:00:00Z",
+            "2024-03-23t08:00:00z",
+            "2024-03-23 08:00:00",
+            "2024-03-23T08:00",
+            "2024-03-23T08:00Z",
+            "2024-03-23T08:00+02:00",
+            "2024-03-23T08:00:59.5",
+            "2024-03-23T08:00:00.000+0000",
+            "2024-03-23T23:59:59.999999999-09:30",
+            "2024-12-31T23:30:00-01:00",
+            "1700-01-01T00:00:00+01:00",
+            "2024-02-29T12:34:56.1234Z",
+        ];
+        for text in accepted {
+            let fast = fast_iso_datetime(text.as_bytes());
+            assert!(fast.is_some(), "{text:?} should take the fast path");
+            assert_eq!(fast, chrono_iso_datetime(text), "{text:?}");
+        }
+        // Spellings the fast path leaves to chrono; whatever chrono says stands.
+        let general = [
+            "2024-03-23T08:00:60Z",
+            "2024-03-23T8:00:00Z",
+            "2024-03-23T08:00:00+02",
+            "2024-03-23T08:00:00.1234567891Z",
+            "2024-03-23T08:00:00.Z",
+            "2024-02-30T08:00:00Z",
+            "2024-03-23T24:00:00Z",
+            "2024-03-23T08:00:00 Z",
+        ];
+        for text in general {
+            assert_eq!(fast_iso_datetime(text.as_bytes()), None, "{text:?}");
+            assert_eq!(
+                parse_iso_datetime(text),
+                chrono_iso_datetime(text),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse_iso_date("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        assert_eq!(parse_iso_date("2023-02-29"), None);
+        assert_eq!(parse_iso_date("2023-00-10"), None);
     }
 
     #[test]

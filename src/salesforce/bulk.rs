@@ -205,7 +205,7 @@ impl Client {
             format!("{}/{job_id}/batches", self.ingest_path()),
             CallKind::BulkIngest,
         );
-        req.body = Body::Csv(csv);
+        req.body = Body::Csv(bytes::Bytes::from(csv));
         self.execute(req).await.map(drop)
     }
 

@@ -94,7 +94,9 @@ impl Default for PollPolicy {
 pub(crate) enum Body {
     None,
     Json(serde_json::Value),
-    Csv(String),
+    /// Shared, so a retry or a re-send after a token renewal does not copy a Bulk upload of up
+    /// to 100 MB (issue 6).
+    Csv(bytes::Bytes),
 }
 
 /// One API request, re-sendable for retries and after a renewal.
@@ -234,7 +236,7 @@ impl Client {
         builder = match &req.body {
             Body::None => builder,
             Body::Json(v) => builder.json(v),
-            Body::Csv(text) => builder.header(CONTENT_TYPE, "text/csv").body(text.clone()),
+            Body::Csv(text) => builder.header(CONTENT_TYPE, "text/csv").body(text.clone()), // a reference count, not a copy
         };
         // reqwest's message would repeat the URL with its query string, which for a SOQL
         // query holds report keys (e-mail addresses); the path is enough.

@@ -370,7 +370,7 @@ async fn write_bulk(
         jobs.push((body, members));
     }
     let mut locked = Vec::new();
-    let by_id: std::collections::HashMap<&str, usize> =
+    let by_id: rustc_hash::FxHashMap<&str, usize> =
         todo.iter().map(|&i| (changes[i].id.as_str(), i)).collect();
     for (body, members) in jobs {
         let job = client
@@ -440,7 +440,7 @@ async fn collect_bulk(
     client: &Client,
     job_id: &str,
     done: Option<(&crate::salesforce::bulk::JobInfo, &[usize])>,
-    by_id: &std::collections::HashMap<&str, usize>,
+    by_id: &rustc_hash::FxHashMap<&str, usize>,
     results: &mut Results<'_>,
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {

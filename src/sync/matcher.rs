@@ -3,8 +3,6 @@
 //! SOQL), packed by their URL-encoded size under Salesforce's 16,384-byte request-URI limit; a
 //! chunk Salesforce still finds too long is halved (research §3.2, §3.3).
 
-use std::collections::HashMap;
-
 use crate::config::Integration;
 use crate::report::Value;
 use crate::salesforce::client::Client;
@@ -35,7 +33,11 @@ pub struct Found {
 /// Records by report row.
 #[derive(Debug, Default)]
 pub struct Matched {
-    pub by_row: HashMap<usize, Vec<Found>>,
+    /// The first record of each report row, indexed by row (rows past the end have none): no
+    /// hashing and no list allocated per row for the usual single match (issue 6).
+    first: Vec<Option<Found>>,
+    /// The further records of a row whose key more than one record holds (rare).
+    more: rustc_hash::FxHashMap<usize, Vec<Found>>,
     /// How the records were found (for the run log).
     pub strategy: Strategy,
 }
@@ -92,9 +94,18 @@ fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
     )
 }
 
+/// The length of `text` as `form_urlencoded::byte_serialize` writes it (what `reqwest` sends in
+/// the query string), counted without building it: pricing `IN` queries counts every key of the
+/// report. Unreserved bytes stay, a space becomes `+`, any other byte `%XX`.
 fn encoded_len(text: &str) -> usize {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .map(str::len)
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
+                1
+            } else {
+                3
+            }
+        })
         .sum()
 }
 
@@ -147,10 +158,28 @@ impl Matched {
     /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
     /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
     fn add(&mut self, row: usize, found: Found) {
-        let records = self.by_row.entry(row).or_default();
-        if !records.iter().any(|r| r.id == found.id) {
-            records.push(found);
+        if self.first.len() <= row {
+            self.first.resize_with(row + 1, || None);
         }
+        let Some(first) = &self.first[row] else {
+            self.first[row] = Some(found);
+            return;
+        };
+        if first.id == found.id {
+            return;
+        }
+        let more = self.more.entry(row).or_default();
+        if !more.iter().any(|r| r.id == found.id) {
+            more.push(found);
+        }
+    }
+
+    /// Take a row's records out (the first one, then any others), so each row's records are
+    /// freed once planned.
+    pub fn take(&mut self, row: usize) -> (Option<Found>, Vec<Found>) {
+        let first = self.first.get_mut(row).and_then(Option::take);
+        let more = self.more.remove(&row).unwrap_or_default();
+        (first, more)
     }
 
     /// File a record under the report row whose key it holds (shared by the `IN` and the
@@ -360,6 +389,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn encoded_len_counts_what_form_urlencoding_writes() {
+        for text in [
+            "",
+            "ann@example.com",
+            "'o\\'brien'",
+            "a b+c*d-e.f_g~h",
+            "zoë 日本 \" %20 \n",
+            "SELECT Id FROM Lead WHERE Email IN (",
+        ] {
+            let written: usize = url::form_urlencoded::byte_serialize(text.as_bytes())
+                .map(str::len)
+                .sum();
+            assert_eq!(encoded_len(text), written, "{text:?}");
+        }
+    }
+
+    #[test]
     fn chunks_fit_the_limit_and_keep_every_key() {
         let keys: Vec<String> = (0..3000)
             .map(|i| format!("user.number{i}@example.com"))
@@ -393,7 +439,11 @@ mod tests {
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000001AAA"));
         matched.add(0, found("00Q000000000002AAA"));
-        assert_eq!(matched.by_row[&0].len(), 2);
+        let (first, more) = matched.take(0);
+        assert_eq!(first.map(|f| f.id).as_deref(), Some("00Q000000000001AAA"));
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].id, "00Q000000000002AAA");
+        assert!(matched.take(0).0.is_none());
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub async fn run(
     };
     // 1. Read and convert the report (rejections are recorded as they are found).
     let progress = bar(printer, None, "read");
-    let prepared = prepare::read(integration, fields, report_path, options, run, &progress)?;
+    let mut prepared = prepare::read(integration, fields, report_path, options, run, &progress)?;
     progress.finish_and_clear();
     run.record.counts.rows = prepared.rows_total;
     run.record.counts.rejected = prepared.rejected;
@@ -136,20 +136,22 @@ pub async fn run(
         }
     };
     run.log(&format!("matching used {}", matched.strategy));
+    // The key index served matching only; freed before the plan is built (memory: issue 6).
+    prepared.index = prepare::KeyIndex::default();
     let mut states = vec![RowState::Unchanged; prepared.rows.len()];
     let mut changes: Vec<plan::RecordChange> = Vec::new();
     let mut matched_records = 0u64;
     for (i, row) in prepared.rows.iter().enumerate() {
         // Taken out, so each row's records are freed once planned (memory: issue 6).
-        let records = matched.by_row.remove(&i).unwrap_or_default();
-        let live: Vec<&matcher::Found> = records.iter().filter(|r| !r.converted).collect();
-        if records.is_empty() {
+        let (first, more) = matched.take(i);
+        let live_count = first.iter().chain(&more).filter(|r| !r.converted).count();
+        if first.is_none() {
             run.record.counts.unmatched += 1;
             run.unmatched(row.line, &row.key)?;
             states[i] = RowState::Counted;
             continue;
         }
-        if live.is_empty() {
+        if live_count == 0 {
             run.record.counts.skipped += 1;
             run.skipped(
                 row.line,
@@ -159,34 +161,34 @@ pub async fn run(
             states[i] = RowState::Counted;
             continue;
         }
-        if live.len() > 1
+        if live_count > 1
             && integration.options.on_multiple_matches == crate::config::OnMultipleMatches::Skip
         {
             run.record.counts.skipped += 1;
             run.skipped(
                 row.line,
                 &row.key,
-                &format!(
-                    "matches {} records (on_multiple_matches = \"skip\")",
-                    live.len()
-                ),
+                &format!("matches {live_count} records (on_multiple_matches = \"skip\")"),
             )?;
             states[i] = RowState::Counted;
             continue;
         }
-        matched_records += live.len() as u64;
-        for record in live {
-            let diff = plan::diff(&row.values, &record.values);
+        matched_records += live_count as u64;
+        // The records are owned here: their Ids and old values move into the plan.
+        for record in first.into_iter().chain(more).filter(|r| !r.converted) {
+            let diff = plan::diff_owned(&row.values, record.values);
             if !diff.is_empty() {
                 states[i] = RowState::Pending;
                 changes.push(plan::RecordChange {
-                    id: record.id.clone(),
+                    id: record.id,
                     row: i,
                     changes: diff,
                 });
             }
         }
     }
+    // Every row's records were taken; the table itself goes too (memory: issue 6).
+    drop(matched);
     run.record.records.matched = matched_records;
     run.log(&format!(
         "matched {matched_records} records; {} records to change",
