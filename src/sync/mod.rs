@@ -261,11 +261,13 @@ pub async fn run(
 
     // 6. Write.
     let progress = bar(printer, Some(changes.len() as u64), "write");
-    let mut recorder = RunRecorder {
+    let mut recorder = LogRecorder {
         run,
-        integration,
-        prepared: &prepared,
         changes: &changes,
+        accepted: |run: &mut RunDir, change: &plan::RecordChange| {
+            write_changes(run, integration, &prepared, change)
+        },
+        key: |change: &plan::RecordChange| prepared.rows[change.row].key.clone(),
         error: None,
     };
     let outcome = execute::write(
@@ -308,17 +310,24 @@ pub async fn run(
     }))
 }
 
-/// The run directory as the write phase's recorder: accepted values go to `changes.csv` and
-/// final failures to `failed.csv` as soon as Salesforce answers.
-struct RunRecorder<'a> {
-    run: &'a mut RunDir,
-    integration: &'a Integration,
-    prepared: &'a Prepared,
-    changes: &'a [plan::RecordChange],
-    error: Option<std::io::Error>,
+/// The run directory as the write phase's recorder (of a run and of a revert): accepted values go
+/// to `changes.csv` (through `accepted`) and final failures to `failed.csv` as soon as Salesforce
+/// answers; the first I/O error is kept for the end.
+pub(crate) struct LogRecorder<'a, A, K> {
+    pub run: &'a mut RunDir,
+    pub changes: &'a [plan::RecordChange],
+    /// Writes an accepted record's fields to `changes.csv`.
+    pub accepted: A,
+    /// The report key a record was written for.
+    pub key: K,
+    pub error: Option<std::io::Error>,
 }
 
-impl execute::Recorder for RunRecorder<'_> {
+impl<A, K> execute::Recorder for LogRecorder<'_, A, K>
+where
+    A: FnMut(&mut RunDir, &plan::RecordChange) -> std::io::Result<()>,
+    K: Fn(&plan::RecordChange) -> String,
+{
     fn log(&mut self, line: &str) {
         self.run.log(line);
     }
@@ -328,7 +337,7 @@ impl execute::Recorder for RunRecorder<'_> {
         let written = match result {
             execute::RecordResult::Updated => {
                 self.run.record.records.updated += 1;
-                write_changes(self.run, self.integration, self.prepared, change)
+                (self.accepted)(self.run, change)
             }
             execute::RecordResult::Failed {
                 code,
@@ -336,13 +345,9 @@ impl execute::Recorder for RunRecorder<'_> {
                 fields,
             } => {
                 self.run.record.records.failed += 1;
-                self.run.failed(
-                    &change.id,
-                    &self.prepared.rows[change.row].key,
-                    code,
-                    message,
-                    &fields.join(";"),
-                )
+                let key = (self.key)(change);
+                self.run
+                    .failed(&change.id, &key, code, message, &fields.join(";"))
             }
             execute::RecordResult::Aborted => Ok(()),
         };

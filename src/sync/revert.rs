@@ -298,12 +298,13 @@ pub async fn revert(
     }
 
     // 5. Write back, the way a run writes (recorded as Salesforce answers).
-    let mut recorder = RevertRecorder {
+    let mut recorder = super::LogRecorder {
         run,
-        entries,
-        fields: &fields,
         changes: &changes,
-        members: &members,
+        accepted: |run: &mut RunDir, change: &RecordChange| {
+            record_changes(run, entries, &fields, change, &members[change.row])
+        },
+        key: |change: &RecordChange| entries[members[change.row][0]].key.clone(),
         error: None,
     };
     let outcome = execute::write(
@@ -383,57 +384,6 @@ async fn fetch(
 }
 
 /// `changes.csv` of the revert: per line written back, the value it replaced and the old value.
-/// The revert's run directory as the write phase's recorder.
-struct RevertRecorder<'a> {
-    run: &'a mut RunDir,
-    entries: &'a [Entry],
-    fields: &'a Fields<'a>,
-    changes: &'a [RecordChange],
-    members: &'a [Vec<usize>],
-    error: Option<std::io::Error>,
-}
-
-impl execute::Recorder for RevertRecorder<'_> {
-    fn log(&mut self, line: &str) {
-        self.run.log(line);
-    }
-
-    fn result(&mut self, index: usize, result: &execute::RecordResult) {
-        let change = &self.changes[index];
-        let lines = &self.members[change.row];
-        let written = match result {
-            execute::RecordResult::Updated => {
-                self.run.record.records.updated += 1;
-                record_changes(self.run, self.entries, self.fields, change, lines)
-            }
-            execute::RecordResult::Failed {
-                code,
-                message,
-                fields,
-            } => {
-                self.run.record.records.failed += 1;
-                self.run.failed(
-                    &change.id,
-                    &self.entries[lines[0]].key,
-                    code,
-                    message,
-                    &fields.join(";"),
-                )
-            }
-            execute::RecordResult::Aborted => Ok(()),
-        };
-        if let Err(e) = written {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Err(e) = self.run.flush() {
-            self.error.get_or_insert(e);
-        }
-    }
-}
-
 fn record_changes(
     run: &mut RunDir,
     entries: &[Entry],
