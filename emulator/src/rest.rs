@@ -359,6 +359,18 @@ pub fn apply(g: &mut Inner, obj: &str, row: usize, mut changes: Vec<(usize, Val)
     g.stats.records_written += 1;
 }
 
+/// A body that must be one JSON object (single-record writes).
+fn parse_object(req: &Req) -> Result<serde_json::Map<String, Value>, Resp> {
+    match parse_body(req)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(Resp::err(
+            400,
+            "JSON_PARSER_ERROR",
+            "Expected a JSON object",
+        )),
+    }
+}
+
 fn parse_body(req: &Req) -> Result<Value, Resp> {
     serde_json::from_slice(&req.body).map_err(|e| {
         Resp::err(
@@ -514,13 +526,11 @@ fn get_record(g: &Inner, req: &Req, obj: &str, id: &str) -> Resp {
 }
 
 fn update_record(g: &mut Inner, req: &Req, obj: &str, id: &str) -> Resp {
-    let body = match parse_body(req) {
+    let body = match parse_object(req) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(map) = body.as_object() else {
-        return Resp::err(400, "JSON_PARSER_ERROR", "Expected a JSON object");
-    };
+    let map = &body;
     let Some(t) = g.table(obj) else {
         return Resp::err(404, "NOT_FOUND", "The requested resource does not exist");
     };
@@ -612,13 +622,11 @@ pub fn insert(
 }
 
 fn create_record(g: &mut Inner, req: &Req, obj: &str) -> Resp {
-    let body = match parse_body(req) {
+    let body = match parse_object(req) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(map) = body.as_object() else {
-        return Resp::err(400, "JSON_PARSER_ERROR", "Expected a JSON object");
-    };
+    let map = &body;
     let Some(t) = g.table(obj) else {
         return Resp::err(404, "NOT_FOUND", "The requested resource does not exist");
     };
@@ -634,13 +642,11 @@ fn create_record(g: &mut Inner, req: &Req, obj: &str) -> Resp {
 }
 
 fn upsert(g: &mut Inner, req: &Req, obj: &str, field: &str, value: &str) -> Resp {
-    let body = match parse_body(req) {
+    let body = match parse_object(req) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(map) = body.as_object() else {
-        return Resp::err(400, "JSON_PARSER_ERROR", "Expected a JSON object");
-    };
+    let map = &body;
     let Some(t) = g.table(obj) else {
         return Resp::err(404, "NOT_FOUND", "The requested resource does not exist");
     };

@@ -304,6 +304,17 @@ fn an_outage_longer_than_the_retries_fails_cleanly() {
     }
 }
 
+/// `walkme-sf run load` with one setting in its environment.
+fn run_with(env: &LoadEnv, var: &str, value: &str) -> crate::support::Run {
+    let out = env
+        .command()
+        .env(var, value)
+        .args(["run", "load"])
+        .output()
+        .expect("run walkme-sf");
+    crate::support::Run::from(out)
+}
+
 /// Bulk results that never arrive: the job is given up after `WALKME_SF_BULK_TIMEOUT`, aborted,
 /// the run fails cleanly (exit 1, every planned row aborted, nothing half-recorded), and the next
 /// run with a healthy Bulk API converges.
@@ -318,13 +329,7 @@ fn a_bulk_job_that_never_completes_is_given_up_at_the_deadline() {
         },
     );
     let started = std::time::Instant::now();
-    let out = env
-        .command()
-        .env("WALKME_SF_BULK_TIMEOUT", "3")
-        .args(["run", "load"])
-        .output()
-        .expect("run walkme-sf");
-    let run = crate::support::Run::from(out);
+    let run = run_with(&env, "WALKME_SF_BULK_TIMEOUT", "3");
     run.assert_code(1);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(60),
@@ -359,13 +364,7 @@ fn a_response_slower_than_the_client_timeout_fails_cleanly() {
         },
     );
     let started = std::time::Instant::now();
-    let out = env
-        .command()
-        .env("WALKME_SF_HTTP_TIMEOUT", "1")
-        .args(["run", "load"])
-        .output()
-        .expect("run walkme-sf");
-    let run = crate::support::Run::from(out);
+    let run = run_with(&env, "WALKME_SF_HTTP_TIMEOUT", "1");
     run.assert_code(1);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(90),
