@@ -166,6 +166,18 @@ impl Decimal {
         }
     }
 
+    /// The mantissa and scale (`mantissa × 10^-scale`), for a compact encoding.
+    #[must_use]
+    pub fn to_parts(self) -> (i128, u32) {
+        (self.mantissa, self.scale)
+    }
+
+    /// The decimal `mantissa × 10^-scale`, normalised (so parts of any spelling compare right).
+    #[must_use]
+    pub fn from_parts(mantissa: i128, scale: u32) -> Self {
+        Self::normalised(mantissa, scale.min(MAX_SCALE))
+    }
+
     fn normalised(mut mantissa: i128, mut scale: u32) -> Self {
         while scale > 0 && mantissa % 10 == 0 {
             mantissa /= 10;

@@ -220,6 +220,23 @@ impl Client {
         self.json(req, "a Bulk job state change").await
     }
 
+    /// Upload the job's whole CSV from a file of `len` bytes (streamed, never held in memory).
+    pub async fn upload_job_file(
+        &self,
+        job_id: &str,
+        file: std::sync::Arc<std::fs::File>,
+        len: u64,
+    ) -> Result<(), SfError> {
+        check_api_name(job_id)?;
+        let mut req = Request::new(
+            Method::PUT,
+            format!("{}/{job_id}/batches", self.ingest_path()),
+            CallKind::BulkIngest,
+        );
+        req.body = Body::CsvFile(file, len);
+        self.execute(req).await.map(drop)
+    }
+
     /// Mark the upload complete: processing starts.
     pub async fn close_ingest_job(&self, job_id: &str) -> Result<JobInfo, SfError> {
         self.set_ingest_state(job_id, "UploadComplete").await

@@ -179,14 +179,7 @@ fn match_page(
             fields,
             case_sensitive,
             (cell(id_col), cell(key_col), converted),
-            || {
-                fields
-                    .mapped
-                    .iter()
-                    .zip(&value_cols)
-                    .map(|(f, &c)| Value::from_bulk_csv(cell(c), f).unwrap_or(Value::Null))
-                    .collect()
-            },
+            |m| Value::from_bulk_csv(cell(value_cols[m]), fields.mapped[m]).unwrap_or(Value::Null),
         );
     }
     progress.inc(read);

@@ -3,6 +3,7 @@
 //! `write_api` forces. Only the changed fields of each record are sent. `UNABLE_TO_LOCK_ROW` is
 //! retried for the affected records only; other per-record errors are final.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -17,7 +18,7 @@ use crate::salesforce::collections::MAX_RECORDS;
 use crate::salesforce::error::SfError;
 
 use super::Fields;
-use super::plan::RecordChange;
+use super::plan::Changes;
 
 /// Above this many records, `write_api = "auto"` writes with Bulk API 2.0 ("more than 2,000
 /// records is a good candidate for Bulk API 2.0", research §5.4).
@@ -69,10 +70,29 @@ pub enum RecordResult {
     Aborted,
 }
 
+/// What became of one planned record, without the details (one byte per record; the details
+/// go to the [`Recorder`] as they come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Updated,
+    Failed,
+    Aborted,
+}
+
+impl From<&RecordResult> for Written {
+    fn from(result: &RecordResult) -> Self {
+        match result {
+            RecordResult::Updated => Self::Updated,
+            RecordResult::Failed { .. } => Self::Failed,
+            RecordResult::Aborted => Self::Aborted,
+        }
+    }
+}
+
 /// The write phase's result: one entry per planned record, and the error that stopped it.
 #[derive(Debug)]
 pub struct Outcome {
-    pub results: Vec<RecordResult>,
+    pub results: Vec<Written>,
     pub stop: Option<SfError>,
 }
 
@@ -87,14 +107,15 @@ pub trait Recorder {
 
 /// Final answers per planned record, each passed to the recorder as it is set.
 struct Results<'r> {
-    items: Vec<RecordResult>,
+    items: Vec<Written>,
     recorder: &'r mut dyn Recorder,
 }
 
 impl Results<'_> {
+    #[allow(clippy::needless_pass_by_value)] // the result is final: callers hand it over
     fn set(&mut self, index: usize, result: RecordResult) {
         self.recorder.result(index, &result);
-        self.items[index] = result;
+        self.items[index] = Written::from(&result);
     }
 }
 
@@ -102,22 +123,22 @@ impl Results<'_> {
 pub async fn write(
     integration: &Integration,
     fields: &Fields<'_>,
-    changes: &[RecordChange],
+    changes: &dyn Changes,
     client: &Client,
     recorder: &mut dyn Recorder,
     printer: &Printer,
     progress: &ProgressBar,
 ) -> Outcome {
-    let bulk = uses_bulk(integration, changes.len());
-    if changes.is_empty() {
+    let count = changes.count();
+    let bulk = uses_bulk(integration, count);
+    if count == 0 {
         return Outcome {
             results: Vec::new(),
             stop: None,
         };
     }
     recorder.log(&format!(
-        "writing {} records with {}",
-        changes.len(),
+        "writing {count} records with {}",
         if bulk {
             "Bulk API 2.0"
         } else {
@@ -125,8 +146,7 @@ pub async fn write(
         }
     ));
     printer.status(&format!(
-        "  writing {} records ({})",
-        changes.len(),
+        "  writing {count} records ({})",
         if bulk {
             "Bulk API 2.0"
         } else {
@@ -134,10 +154,10 @@ pub async fn write(
         }
     ));
     let mut results = Results {
-        items: vec![RecordResult::Aborted; changes.len()],
+        items: vec![Written::Aborted; count],
         recorder,
     };
-    let all: Vec<usize> = (0..changes.len()).collect();
+    let all: Vec<usize> = (0..count).collect();
     let mut stop = None;
     let retry = if bulk {
         match write_bulk(
@@ -199,15 +219,18 @@ pub async fn write(
 struct Job<'a> {
     integration: &'a Integration,
     fields: &'a Fields<'a>,
-    changes: &'a [RecordChange],
+    changes: &'a dyn Changes,
     client: &'a Client,
     progress: &'a ProgressBar,
 }
 
-fn record_json(fields: &Fields<'_>, change: &RecordChange) -> Map<String, Json> {
+fn record_json(fields: &Fields<'_>, changes: &dyn Changes, i: usize) -> Map<String, Json> {
     let mut map = Map::new();
-    map.insert("Id".to_owned(), Json::String(change.id.clone()));
-    for c in &change.changes {
+    map.insert(
+        "Id".to_owned(),
+        Json::String(changes.record_id(i).to_owned()),
+    );
+    for c in changes.field_changes(i).iter() {
         map.insert(fields.mapped[c.mapping].name.clone(), c.new.to_json());
     }
     map
@@ -237,7 +260,7 @@ async fn write_collections(
     let mut stream = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let records: Vec<Map<String, Json>> = batch
             .iter()
-            .map(|&i| record_json(fields, &changes[i]))
+            .map(|&i| record_json(fields, changes, i))
             .collect();
         async move {
             if stopped.get() {
@@ -299,85 +322,99 @@ async fn write_collections(
 
 /// The Bulk API 2.0 path: one job per ≤ 100 MB of CSV with `Id` and the changed columns, `#N/A`
 /// to clear, an empty cell for "leave as it is"; results joined on Id, since they are unordered.
+/// Each job's CSV is written to a temporary file and streamed from there (issue 6).
 /// Returns the records that failed only for a row lock, for a collections retry.
 async fn write_bulk(
     integration: &Integration,
     fields: &Fields<'_>,
-    changes: &[RecordChange],
+    changes: &dyn Changes,
     todo: &[usize],
     client: &Client,
     results: &mut Results<'_>,
     progress: &ProgressBar,
 ) -> Result<Vec<usize>, SfError> {
-    const MAX_UPLOAD: usize = 100_000_000;
-    let mut columns: Vec<usize> = todo
-        .iter()
-        .flat_map(|&i| changes[i].changes.iter().map(|c| c.mapping))
-        .collect();
-    columns.sort_unstable();
-    columns.dedup();
-    let header = {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut names = vec!["Id".to_owned()];
-        names.extend(columns.iter().map(|&m| fields.mapped[m].name.clone()));
-        w.write_record(&names)
-            .map_err(|e| SfError::Invalid(e.to_string()))?;
-        w.into_inner()
-            .map_err(|e| SfError::Invalid(e.to_string()))?
-    };
-    // One CSV writer for all rows (a writer per row allocated and zeroed its 8 KiB buffer each
-    // time, which dominated the CPU of a 1,000,000-record plan; issue 6); a row that would take
-    // a job's CSV over MAX_UPLOAD starts the next job.
-    let invalid = |e: csv::Error| SfError::Invalid(e.to_string());
-    let mut jobs: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
-    let mut writer = csv::Writer::from_writer(header.clone());
-    let mut members: Vec<usize> = Vec::new();
-    let mut cells: Vec<String> = Vec::with_capacity(columns.len() + 1);
+    const MAX_UPLOAD: u64 = 100_000_000;
+    let mut used = vec![false; fields.mapped.len()];
     for &i in todo {
-        let change = &changes[i];
-        cells.clear();
-        cells.push(change.id.clone());
+        for c in changes.field_changes(i).iter() {
+            used[c.mapping] = true;
+        }
+    }
+    let columns: Vec<usize> = (0..used.len()).filter(|&m| used[m]).collect();
+    let mut header = Vec::new();
+    csv_cell(&mut header, "Id");
+    for &m in &columns {
+        header.push(b',');
+        csv_cell(&mut header, &fields.mapped[m].name);
+    }
+    header.push(b'\n');
+    let file_error = |e: std::io::Error| {
+        SfError::Invalid(format!("cannot write the upload's temporary file: {e}"))
+    };
+    // A row that would take a job's CSV over MAX_UPLOAD starts the next job.
+    let mut jobs: Vec<(std::fs::File, u64, Vec<usize>)> = Vec::new();
+    let mut current: Option<(std::io::BufWriter<std::fs::File>, u64)> = None;
+    let mut members: Vec<usize> = Vec::new();
+    let mut line: Vec<u8> = Vec::new();
+    for &i in todo {
+        line.clear();
+        csv_cell(&mut line, changes.record_id(i));
+        let record = changes.field_changes(i);
         for &m in &columns {
-            cells.push(
-                change
-                    .changes
-                    .iter()
-                    .find(|c| c.mapping == m)
-                    .map_or_else(String::new, |c| c.new.to_bulk_csv().into_owned()),
-            );
+            line.push(b',');
+            if let Some(c) = record.iter().find(|c| c.mapping == m) {
+                csv_cell(&mut line, &c.new.to_bulk_csv());
+            }
         }
-        let before = writer.get_ref().len();
-        writer.write_record(&cells).map_err(invalid)?;
-        writer
-            .flush()
-            .map_err(|e| SfError::Invalid(e.to_string()))?;
-        if writer.get_ref().len() > MAX_UPLOAD && !members.is_empty() {
-            let mut full = writer
+        line.push(b'\n');
+        if let Some((_, len)) = &current
+            && *len + line.len() as u64 > MAX_UPLOAD
+            && !members.is_empty()
+            && let Some((writer, len)) = current.take()
+        {
+            let file = writer
                 .into_inner()
-                .map_err(|e| SfError::Invalid(e.to_string()))?;
-            let mut next = header.clone();
-            next.extend_from_slice(&full[before..]);
-            full.truncate(before);
-            jobs.push((full, std::mem::take(&mut members)));
-            writer = csv::Writer::from_writer(next);
+                .map_err(|e| file_error(e.into_error()))?;
+            jobs.push((file, len, std::mem::take(&mut members)));
         }
+        if current.is_none() {
+            let mut writer = std::io::BufWriter::with_capacity(
+                256 * 1024,
+                tempfile::tempfile().map_err(file_error)?,
+            );
+            writer.write_all(&header).map_err(file_error)?;
+            current = Some((writer, header.len() as u64));
+        }
+        let Some((writer, len)) = &mut current else {
+            continue;
+        };
+        writer.write_all(&line).map_err(file_error)?;
+        *len += line.len() as u64;
         members.push(i);
     }
-    if !members.is_empty() {
-        let body = writer
+    if let Some((writer, len)) = current.take() {
+        let file = writer
             .into_inner()
-            .map_err(|e| SfError::Invalid(e.to_string()))?;
-        jobs.push((body, members));
+            .map_err(|e| file_error(e.into_error()))?;
+        jobs.push((file, len, members));
     }
     let mut locked = Vec::new();
-    let by_id: rustc_hash::FxHashMap<&str, usize> =
-        todo.iter().map(|&i| (changes[i].id.as_str(), i)).collect();
-    for (body, members) in jobs {
+    // Results name records by Id: plan indices sorted by Id, searched (a hash map of a million
+    // Ids was ~80 MB; issue 6).
+    let mut by_id: Vec<usize> = todo.to_vec();
+    by_id.sort_unstable_by(|&a, &b| changes.record_id(a).cmp(changes.record_id(b)));
+    let by_id = ById {
+        changes,
+        sorted: by_id,
+    };
+    for (file, len, members) in jobs {
         let job = client
             .create_ingest_job(&integration.object, IngestOperation::Update, None)
             .await?;
-        let csv = String::from_utf8(body).map_err(|e| SfError::Invalid(e.to_string()))?;
-        if let Err(e) = client.upload_job_data(&job.id, csv).await {
+        if let Err(e) = client
+            .upload_job_file(&job.id, std::sync::Arc::new(file), len)
+            .await
+        {
             let _ = client.abort_ingest_job(&job.id).await;
             return Err(e);
         }
@@ -432,6 +469,42 @@ async fn write_bulk(
     Ok(locked)
 }
 
+/// A CSV cell: quoted when it holds a comma, a quote, a line break or edge spaces.
+fn csv_cell(out: &mut Vec<u8>, text: &str) {
+    let needs_quotes = text
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        || text.starts_with(' ')
+        || text.ends_with(' ');
+    if !needs_quotes {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for b in text.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Planned records by Id.
+struct ById<'a> {
+    changes: &'a dyn Changes,
+    sorted: Vec<usize>,
+}
+
+impl ById<'_> {
+    fn get(&self, id: &str) -> Option<usize> {
+        self.sorted
+            .binary_search_by(|&i| self.changes.record_id(i).cmp(id))
+            .ok()
+            .map(|at| self.sorted[at])
+    }
+}
+
 /// The outcome of every record of a job. The result CSVs are read row by row (a million-row
 /// result was ~300 MB as a table of strings; issue 6). When the job completed and its info
 /// says all of `members` were processed and none failed, the successful-results request is
@@ -440,7 +513,7 @@ async fn collect_bulk(
     client: &Client,
     job_id: &str,
     done: Option<(&crate::salesforce::bulk::JobInfo, &[usize])>,
-    by_id: &rustc_hash::FxHashMap<&str, usize>,
+    by_id: &ById<'_>,
     results: &mut Results<'_>,
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {
@@ -457,7 +530,7 @@ async fn collect_bulk(
     }
     let ok = client.ingest_results(job_id, ResultSet::Successful).await?;
     for_each_result(&ok, &["sf__Id"], |row| {
-        if let Some(&i) = by_id.get(row[0]) {
+        if let Some(i) = by_id.get(row[0]) {
             results.set(i, RecordResult::Updated);
         }
     })?;
@@ -465,7 +538,7 @@ async fn collect_bulk(
     let failed = client.ingest_results(job_id, ResultSet::Failed).await?;
     for_each_result(&failed, &["sf__Id", "Id", "sf__Error"], |row| {
         let id = if row[0].is_empty() { row[1] } else { row[0] };
-        let Some(&i) = by_id.get(id) else {
+        let Some(i) = by_id.get(id) else {
             return;
         };
         let (code, rest) = split_bulk_error(row[2]);

@@ -11,6 +11,7 @@ use crate::salesforce::soql;
 
 use futures_util::StreamExt as _;
 
+use super::plan::Plan;
 use super::{Fields, Prepared, bulk_match, current_value, key};
 
 /// `IN` queries in flight together (research §6.6: a few, ≤ 10).
@@ -20,24 +21,20 @@ pub const IN_FLIGHT: usize = 4;
 /// the path and the host's own headers.
 pub const MAX_ENCODED_SOQL: usize = 14_000;
 
-/// A record found for a key.
-#[derive(Debug, Clone)]
-pub struct Found {
-    pub id: String,
-    /// Current values, one per mapping.
-    pub values: Vec<Value>,
-    /// A converted Lead (read-only in Salesforce).
-    pub converted: bool,
-}
-
-/// Records by report row.
+/// What matching found: per report row the records that hold its key, counted, and the plan of
+/// the ones whose values differ. Records are diffed as they arrive, so a scan of a million
+/// records keeps none of them (issue 6).
 #[derive(Debug, Default)]
 pub struct Matched {
-    /// The first record of each report row, indexed by row (rows past the end have none): no
-    /// hashing and no list allocated per row for the usual single match (issue 6).
-    first: Vec<Option<Found>>,
-    /// The further records of a row whose key more than one record holds (rare).
-    more: rustc_hash::FxHashMap<usize, Vec<Found>>,
+    /// Live (not converted) records per row slot (rows past the end have none).
+    pub live: Vec<u32>,
+    /// Rows with a converted Lead among their records.
+    pub converted: rustc_hash::FxHashSet<usize>,
+    /// The records to change, in the order they were found.
+    pub plan: Plan,
+    /// Record Ids filed already, on the `IN` path only: SOQL compares text case-insensitively,
+    /// so with case-sensitive keys the same record can come back from two chunks.
+    seen: Option<rustc_hash::FxHashSet<String>>,
     /// How the records were found (for the run log).
     pub strategy: Strategy,
 }
@@ -155,43 +152,17 @@ fn pack<K: AsRef<str>>(
 }
 
 impl Matched {
-    /// Add a record to a row once: SOQL compares text case-insensitively, so the same record can
-    /// come back from two `IN` chunks (with case-sensitive keys) and must not count twice.
-    fn add(&mut self, row: usize, found: Found) {
-        if self.first.len() <= row {
-            self.first.resize_with(row + 1, || None);
-        }
-        let Some(first) = &self.first[row] else {
-            self.first[row] = Some(found);
-            return;
-        };
-        if first.id == found.id {
-            return;
-        }
-        let more = self.more.entry(row).or_default();
-        if !more.iter().any(|r| r.id == found.id) {
-            more.push(found);
-        }
-    }
-
-    /// Take a row's records out (the first one, then any others), so each row's records are
-    /// freed once planned.
-    pub fn take(&mut self, row: usize) -> (Option<Found>, Vec<Found>) {
-        let first = self.first.get_mut(row).and_then(Option::take);
-        let more = self.more.remove(&row).unwrap_or_default();
-        (first, more)
-    }
-
     /// File a record under the report row whose key it holds (shared by the `IN` and the
-    /// Bulk-scan paths); a record whose key is in no row (a scan reads the whole object) is
-    /// dropped at once, before its values are converted.
+    /// Bulk-scan paths) and plan it if its values differ; a record whose key is in no row (a
+    /// scan reads the whole object) is dropped at once, before its values are converted.
+    /// `value(m)` is the record's current value of mapping `m`.
     pub(crate) fn add_record(
         &mut self,
         prepared: &Prepared,
         fields: &Fields<'_>,
         case_sensitive: bool,
         record: (&str, &str, bool),
-        values: impl FnOnce() -> Vec<Value>,
+        value: impl FnMut(usize) -> Value,
     ) -> bool {
         let (id, key_value, converted) = record;
         // Most keys (e-mail addresses as Salesforce stores them) are already in normal form:
@@ -201,24 +172,39 @@ impl Matched {
             && key_value.is_ascii()
             && (case_sensitive || !key_value.bytes().any(|b| b.is_ascii_uppercase()))
             && key_value.trim() == key_value;
+        let rows = &prepared.rows;
         let found = if plain {
-            prepared.index.get(key_value)
+            rows.find(key_value)
         } else {
-            prepared
-                .index
-                .get(&key::normalise_for(key_value, fields.key, case_sensitive))
+            rows.find(&key::normalise_for(key_value, fields.key, case_sensitive))
         };
-        let Some(&row) = found else {
+        let Some(row) = found.filter(|&r| rows.is_live(r)) else {
             return false;
         };
-        self.add(
-            row,
-            Found {
-                id: id.to_owned(),
-                values: values(),
-                converted,
-            },
-        );
+        // Salesforce returns 18-character Ids; a 15-character one is made whole.
+        let id18;
+        let id = if id.len() == 18 && id.is_ascii() {
+            id
+        } else if let Some(whole) = crate::report::convert::normalise_id(id) {
+            id18 = whole;
+            &id18
+        } else {
+            return false;
+        };
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(id.to_owned())
+        {
+            return true;
+        }
+        if converted {
+            self.converted.insert(row);
+            return true;
+        }
+        if self.live.len() <= row {
+            self.live.resize(row + 1, 0);
+        }
+        self.live[row] = self.live[row].saturating_add(1);
+        self.plan.diff(id, row, rows.values(row), value);
         true
     }
 }
@@ -248,10 +234,10 @@ pub async fn fetch(
     let case_sensitive = integration.options.key_case_sensitive;
     let id_keys: Vec<String> = if is_id(fields) {
         let mut seen = std::collections::HashSet::new();
-        prepared
-            .rows
-            .iter()
-            .map(|r| key::normalise_for(&r.key, fields.key, case_sensitive))
+        let rows = &prepared.rows;
+        (0..rows.len())
+            .filter(|&i| rows.is_live(i))
+            .map(|i| key::normalise_for(rows.key(i), fields.key, case_sensitive))
             .filter(|k| seen.insert(k.clone()))
             .collect()
     } else {
@@ -261,7 +247,12 @@ pub async fn fetch(
         if is_id(fields) {
             Box::new(id_keys.iter().map(String::as_str))
         } else {
-            Box::new(prepared.rows.iter().map(|r| r.key.as_str()))
+            let rows = &prepared.rows;
+            Box::new(
+                (0..rows.len())
+                    .filter(|&i| rows.is_live(i))
+                    .map(|i| rows.key(i)),
+            )
         }
     };
     let queries = chunk_count(&prefix, keys());
@@ -310,8 +301,11 @@ async fn fetch_in<'k>(
 ) -> Result<Matched, SfError> {
     let mut pending: Vec<Vec<String>> = chunks(prefix, keys);
     pending.reverse();
-    progress.set_length(prepared.rows.len() as u64);
-    let mut matched = Matched::default();
+    progress.set_length(prepared.rows.live() as u64);
+    let mut matched = Matched {
+        seen: Some(rustc_hash::FxHashSet::default()),
+        ..Matched::default()
+    };
     let case_sensitive = integration.options.key_case_sensitive;
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
     loop {
@@ -346,13 +340,7 @@ async fn fetch_in<'k>(
                         fields,
                         case_sensitive,
                         (id, key_value, converted),
-                        || {
-                            fields
-                                .mapped
-                                .iter()
-                                .map(|f| current_value(&record, f))
-                                .collect()
-                        },
+                        |m| current_value(&record, fields.mapped[m]),
                     );
                 }
             }
@@ -429,21 +417,59 @@ mod tests {
     }
 
     #[test]
-    fn a_record_returned_twice_counts_once() {
-        let mut matched = Matched::default();
-        let found = |id: &str| Found {
-            id: id.to_owned(),
-            values: Vec::new(),
-            converted: false,
+    fn a_record_returned_twice_counts_once_and_only_differences_are_planned() {
+        use crate::report::Decimal;
+        use crate::salesforce::describe::FieldType;
+        let mut key_field = crate::report::test_support::field(FieldType::Email);
+        key_field.name = "Email".into();
+        let logins = crate::report::test_support::field(FieldType::Double);
+        let fields = Fields {
+            key: &key_field,
+            mapped: vec![&logins],
+            skip_converted: false,
         };
-        matched.add(0, found("00Q000000000001AAA"));
-        matched.add(0, found("00Q000000000001AAA"));
-        matched.add(0, found("00Q000000000002AAA"));
-        let (first, more) = matched.take(0);
-        assert_eq!(first.map(|f| f.id).as_deref(), Some("00Q000000000001AAA"));
-        assert_eq!(more.len(), 1);
-        assert_eq!(more[0].id, "00Q000000000002AAA");
-        assert!(matched.take(0).0.is_none());
+        let number = |n| Value::Number(Decimal::from_i64(n));
+        let mut prepared = Prepared::default();
+        let mut values = Vec::new();
+        super::super::packed::put(Some(&number(3)), &mut values);
+        prepared
+            .rows
+            .push("ann@example.com", "Ann@example.com", 2, Some(&values))
+            .expect("a row");
+        let mut matched = Matched {
+            seen: Some(rustc_hash::FxHashSet::default()),
+            ..Matched::default()
+        };
+        for (id, current) in [
+            ("00Q000000000001AAA", 1),
+            ("00Q000000000001AAA", 1),
+            ("00Q000000000002AAA", 3),
+            ("00Q000000000003AAA", 2),
+        ] {
+            assert!(matched.add_record(
+                &prepared,
+                &fields,
+                false,
+                (id, "ann@example.com", false),
+                |_| number(current),
+            ));
+        }
+        assert!(!matched.add_record(
+            &prepared,
+            &fields,
+            false,
+            ("00Q000000000004AAA", "bob@example.com", false),
+            |_| number(0),
+        ));
+        assert_eq!(matched.live, [3]);
+        // Record 2 already holds 3: only records 1 and 3 are planned.
+        assert_eq!(matched.plan.len(), 2);
+        assert_eq!(matched.plan.id(0), "00Q000000000001AAA");
+        assert_eq!(matched.plan.id(1), "00Q000000000003AAA");
+        let changes = matched.plan.changes(1, &prepared.rows);
+        assert_eq!(changes.len(), 1);
+        assert_eq!((&changes[0].old, &changes[0].new), (&number(2), &number(3)));
+        assert_eq!(prepared.rows.key(0), "Ann@example.com");
     }
 
     #[test]

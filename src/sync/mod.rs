@@ -6,6 +6,7 @@ pub mod bulk_match;
 pub mod execute;
 pub mod key;
 pub mod matcher;
+pub mod packed;
 pub mod plan;
 pub mod prepare;
 pub mod revert;
@@ -111,11 +112,11 @@ pub async fn run(
     run.record.counts.rows = prepared.rows_total;
     run.record.counts.rejected = prepared.rejected;
     run.record.counts.skipped = prepared.skipped;
+    let usable = prepared.rows.live();
     run.log(&format!(
-        "read {} rows from {}: {} usable, {} rejected, {} skipped",
+        "read {} rows from {}: {usable} usable, {} rejected, {} skipped",
         prepared.rows_total,
         report_path.display(),
-        prepared.rows.len(),
         prepared.rejected,
         prepared.skipped
     ));
@@ -124,41 +125,50 @@ pub async fn run(
         prepared.rows_total, prepared.rejected, prepared.skipped
     ));
 
-    // 2. Match rows to records.
+    // 2. Match rows to records; records are diffed as they come (the plan is made here).
     let progress = bar(printer, Some(0), "match");
     let matched = matcher::fetch(integration, fields, &prepared, client, &progress).await;
     progress.finish_and_clear();
-    let mut matched = match matched {
+    let matched = match matched {
         Ok(m) => m,
         Err(e) => {
-            run.record.counts.aborted += prepared.rows.len() as u64;
+            run.record.counts.aborted += usable as u64;
             return Ok(finished(stop_error(&e)));
         }
     };
     run.log(&format!("matching used {}", matched.strategy));
-    // The key index served matching only; freed before the plan is built (memory: issue 6).
-    prepared.index = prepare::KeyIndex::default();
-    let mut states = vec![RowState::Unchanged; prepared.rows.len()];
-    let mut changes: Vec<plan::RecordChange> = Vec::new();
+    // The key index served matching only; freed before the plan is written (memory: issue 6).
+    prepared.rows.drop_index();
+    let matcher::Matched {
+        live,
+        converted,
+        mut plan,
+        ..
+    } = matched;
+    let rows = &prepared.rows;
+    let mut states = vec![RowState::Unchanged; rows.len()];
     let mut matched_records = 0u64;
-    for (i, row) in prepared.rows.iter().enumerate() {
-        // Taken out, so each row's records are freed once planned (memory: issue 6).
-        let (first, more) = matched.take(i);
-        let live_count = first.iter().chain(&more).filter(|r| !r.converted).count();
-        if first.is_none() {
+    for (i, state) in states.iter_mut().enumerate() {
+        if !rows.is_live(i) {
+            // Rejected or skipped while reading, and counted then.
+            *state = RowState::Counted;
+            continue;
+        }
+        let live_count = live.get(i).copied().unwrap_or(0);
+        if live_count == 0 && !converted.contains(&i) {
             run.record.counts.unmatched += 1;
-            run.unmatched(row.line, &row.key)?;
-            states[i] = RowState::Counted;
+            run.unmatched(rows.line(i), rows.key(i))?;
+            *state = RowState::Counted;
             continue;
         }
         if live_count == 0 {
             run.record.counts.skipped += 1;
             run.skipped(
-                row.line,
-                &row.key,
+                rows.line(i),
+                rows.key(i),
                 "matches only converted Leads (converted_leads = \"skip\")",
             )?;
-            states[i] = RowState::Counted;
+            *state = RowState::Counted;
             continue;
         }
         if live_count > 1
@@ -166,48 +176,38 @@ pub async fn run(
         {
             run.record.counts.skipped += 1;
             run.skipped(
-                row.line,
-                &row.key,
+                rows.line(i),
+                rows.key(i),
                 &format!("matches {live_count} records (on_multiple_matches = \"skip\")"),
             )?;
-            states[i] = RowState::Counted;
+            *state = RowState::Counted;
             continue;
         }
-        matched_records += live_count as u64;
-        // The records are owned here: their Ids and old values move into the plan.
-        for record in first.into_iter().chain(more).filter(|r| !r.converted) {
-            let diff = plan::diff_owned(&row.values, record.values);
-            if !diff.is_empty() {
-                states[i] = RowState::Pending;
-                changes.push(plan::RecordChange {
-                    id: record.id,
-                    row: i,
-                    changes: diff,
-                });
-            }
-        }
+        matched_records += u64::from(live_count);
     }
-    // Every row's records were taken; the table itself goes too (memory: issue 6).
-    drop(matched);
+    drop(live);
+    drop(converted);
+    plan.retain_rows(|row| states[row] != RowState::Counted);
+    plan.sort_by_row();
+    for i in 0..plan.len() {
+        states[plan.row(i)] = RowState::Pending;
+    }
+    let planned = plan.len();
     run.record.records.matched = matched_records;
     run.log(&format!(
-        "matched {matched_records} records; {} records to change",
-        changes.len()
+        "matched {matched_records} records; {planned} records to change"
     ));
     printer.status(&format!(
-        "  matched {matched_records} records; {} to change, {} unchanged",
-        changes.len(),
+        "  matched {matched_records} records; {planned} to change, {} unchanged",
         states.iter().filter(|s| **s == RowState::Unchanged).count()
     ));
 
-    let preview: Vec<PreviewRecord> = changes
-        .iter()
-        .take(PREVIEW_RECORDS)
-        .map(|change| PreviewRecord {
-            id: change.id.clone(),
-            key: prepared.rows[change.row].key.clone(),
-            fields: change
-                .changes
+    let preview: Vec<PreviewRecord> = (0..planned.min(PREVIEW_RECORDS))
+        .map(|i| PreviewRecord {
+            id: plan.id(i).to_owned(),
+            key: rows.key(plan.row(i)).to_owned(),
+            fields: plan
+                .changes(i, rows)
                 .iter()
                 .map(|f| {
                     (
@@ -221,14 +221,15 @@ pub async fn run(
         .collect();
     let finished = |stop: Stop| Finished {
         stop,
-        planned: changes.len(),
+        planned,
         preview: preview.clone(),
     };
+    let view = plan::PlanView { plan: &plan, rows };
 
     // 3. The safety brake, before anything is written.
     if let Some(max) = integration.options.max_changes {
         let limit = max.limit(matched_records);
-        if changes.len() as u64 > limit {
+        if planned as u64 > limit {
             let what = match max {
                 MaxChanges::Count(n) => format!("max_changes = {n}"),
                 MaxChanges::Percent(p) => {
@@ -237,16 +238,15 @@ pub async fn run(
             };
             finish_counts(run, &states, RowState::Aborted);
             return Ok(finished(Stop::Failed(format!(
-                "the plan changes {} records, more than {what}; nothing was written",
-                changes.len()
+                "the plan changes {planned} records, more than {what}; nothing was written"
             ))));
         }
     }
 
     // 4. A dry run stops here: the plan is the result.
     if options.dry_run {
-        for change in &changes {
-            write_changes(run, integration, &prepared, change)?;
+        for i in 0..planned {
+            write_changes(run, integration, &view, i)?;
         }
         finish_counts(run, &states, RowState::Updated);
         run.log("dry run: nothing was written");
@@ -254,26 +254,24 @@ pub async fn run(
     }
 
     // 5. Enough daily API allowance left for the plan, keeping the reserve?
-    if let Some(reason) = allowance_short(integration, changes.len(), client, options) {
+    if let Some(reason) = allowance_short(integration, planned, client, options) {
         finish_counts(run, &states, RowState::Aborted);
         return Ok(finished(Stop::Failed(reason)));
     }
 
     // 6. Write.
-    let progress = bar(printer, Some(changes.len() as u64), "write");
+    let progress = bar(printer, Some(planned as u64), "write");
     let mut recorder = LogRecorder {
         run,
-        changes: &changes,
-        accepted: |run: &mut RunDir, change: &plan::RecordChange| {
-            write_changes(run, integration, &prepared, change)
-        },
-        key: |change: &plan::RecordChange| prepared.rows[change.row].key.clone(),
+        changes: &view,
+        accepted: |run: &mut RunDir, i: usize| write_changes(run, integration, &view, i),
+        key: |i: usize| rows.key(plan.row(i)).to_owned(),
         error: None,
     };
     let outcome = execute::write(
         integration,
         fields,
-        &changes,
+        &view,
         client,
         &mut recorder,
         printer,
@@ -285,15 +283,15 @@ pub async fn run(
     }
     progress.finish_and_clear();
     for (index, result) in outcome.results.iter().enumerate() {
-        let row = changes[index].row;
+        let row = plan.row(index);
         match result {
-            execute::RecordResult::Updated => {
+            execute::Written::Updated => {
                 if states[row] == RowState::Pending {
                     states[row] = RowState::Updated;
                 }
             }
-            execute::RecordResult::Failed { .. } => states[row] = RowState::Failed,
-            execute::RecordResult::Aborted => {
+            execute::Written::Failed => states[row] = RowState::Failed,
+            execute::Written::Aborted => {
                 if states[row] != RowState::Failed {
                     states[row] = RowState::Aborted;
                 }
@@ -313,9 +311,9 @@ pub async fn run(
 /// The run directory as the write phase's recorder (of a run and of a revert): accepted values go
 /// to `changes.csv` (through `accepted`) and final failures to `failed.csv` as soon as Salesforce
 /// answers; the first I/O error is kept for the end.
-pub(crate) struct LogRecorder<'a, A, K> {
+pub(crate) struct LogRecorder<'a, C: ?Sized, A, K> {
     pub run: &'a mut RunDir,
-    pub changes: &'a [plan::RecordChange],
+    pub changes: &'a C,
     /// Writes an accepted record's fields to `changes.csv`.
     pub accepted: A,
     /// The report key a record was written for.
@@ -323,21 +321,21 @@ pub(crate) struct LogRecorder<'a, A, K> {
     pub error: Option<std::io::Error>,
 }
 
-impl<A, K> execute::Recorder for LogRecorder<'_, A, K>
+impl<C, A, K> execute::Recorder for LogRecorder<'_, C, A, K>
 where
-    A: FnMut(&mut RunDir, &plan::RecordChange) -> std::io::Result<()>,
-    K: Fn(&plan::RecordChange) -> String,
+    C: plan::Changes + ?Sized,
+    A: FnMut(&mut RunDir, usize) -> std::io::Result<()>,
+    K: Fn(usize) -> String,
 {
     fn log(&mut self, line: &str) {
         self.run.log(line);
     }
 
     fn result(&mut self, index: usize, result: &execute::RecordResult) {
-        let change = &self.changes[index];
         let written = match result {
             execute::RecordResult::Updated => {
                 self.run.record.records.updated += 1;
-                (self.accepted)(self.run, change)
+                (self.accepted)(self.run, index)
             }
             execute::RecordResult::Failed {
                 code,
@@ -345,9 +343,14 @@ where
                 fields,
             } => {
                 self.run.record.records.failed += 1;
-                let key = (self.key)(change);
-                self.run
-                    .failed(&change.id, &key, code, message, &fields.join(";"))
+                let key = (self.key)(index);
+                self.run.failed(
+                    self.changes.record_id(index),
+                    &key,
+                    code,
+                    message,
+                    &fields.join(";"),
+                )
             }
             execute::RecordResult::Aborted => Ok(()),
         };
@@ -431,19 +434,14 @@ fn finish_counts(run: &mut RunDir, states: &[RowState], pending: RowState) {
 fn write_changes(
     run: &mut RunDir,
     integration: &Integration,
-    prepared: &Prepared,
-    change: &plan::RecordChange,
+    view: &plan::PlanView<'_>,
+    i: usize,
 ) -> std::io::Result<()> {
-    let key = &prepared.rows[change.row].key;
-    for f in &change.changes {
+    let id = view.plan.id(i);
+    let key = view.rows.key(view.plan.row(i));
+    for f in view.plan.changes(i, view.rows) {
         let field = &integration.fields[f.mapping].salesforce;
-        run.change(
-            &change.id,
-            key,
-            field,
-            &f.old.to_string(),
-            &f.new.to_string(),
-        )?;
+        run.change(id, key, field, &f.old.to_string(), &f.new.to_string())?;
     }
     Ok(())
 }

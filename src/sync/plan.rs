@@ -1,7 +1,12 @@
 //! The plan (pure, no I/O): per matched record, only the fields whose normalised value differs
 //! from what Salesforce holds (SPEC §5 step 5).
 
+use std::borrow::Cow;
+
 use crate::report::Value;
+
+use super::packed;
+use super::prepare::Rows;
 
 /// One field to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +56,163 @@ pub fn diff_owned(new: &[Option<Value>], old: Vec<Value>) -> Vec<FieldChange> {
         }
     }
     changes
+}
+
+/// The plan of a sync, packed (issue 6): per record to change its Id, its report row and where
+/// its old values start in one shared buffer of [`packed`] items (one per mapping, [`packed::SAME`]
+/// for a field that keeps its value). The new values are the row's own, read from the
+/// [`Rows`] when the plan is written.
+#[derive(Debug, Default)]
+pub struct Plan {
+    entries: Vec<Planned>,
+    olds: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    /// The 18-character Id (ASCII).
+    id: [u8; 18],
+    row: u32,
+    olds: u32,
+}
+
+impl Plan {
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[must_use]
+    pub fn id(&self, i: usize) -> &str {
+        std::str::from_utf8(&self.entries[i].id).unwrap_or_default()
+    }
+
+    #[must_use]
+    pub fn row(&self, i: usize) -> usize {
+        self.entries[i].row as usize
+    }
+
+    /// Diff a record (18-character `id`) against row `row`'s packed values (`new`) and plan it
+    /// if any field differs; `old(m)` is the record's current value of mapping `m`. Returns
+    /// whether the record was planned.
+    pub fn diff(
+        &mut self,
+        id: &str,
+        row: usize,
+        new: &[u8],
+        mut old: impl FnMut(usize) -> Value,
+    ) -> bool {
+        let Ok(id) = <[u8; 18]>::try_from(id.as_bytes()) else {
+            return false;
+        };
+        let (Ok(row), Ok(start)) = (u32::try_from(row), u32::try_from(self.olds.len())) else {
+            return false;
+        };
+        let mut changed = false;
+        for (m, item) in packed::items(new).enumerate() {
+            if item.first() == Some(&packed::LEAVE) {
+                self.olds.push(packed::SAME);
+                continue;
+            }
+            self.scratch.clear();
+            packed::put(Some(&old(m)), &mut self.scratch);
+            if self.scratch == item {
+                self.olds.push(packed::SAME);
+            } else {
+                self.olds.extend_from_slice(&self.scratch);
+                changed = true;
+            }
+        }
+        if changed {
+            self.entries.push(Planned {
+                id,
+                row,
+                olds: start,
+            });
+        } else {
+            self.olds.truncate(start as usize);
+        }
+        changed
+    }
+
+    /// Keep only the records whose row `keep` says yes to.
+    pub fn retain_rows(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        self.entries.retain(|e| keep(e.row as usize));
+    }
+
+    /// Records in report-row order (records of one row in the order they were found).
+    pub fn sort_by_row(&mut self) {
+        self.entries.sort_by_key(|e| e.row);
+        self.entries.shrink_to_fit();
+        self.scratch = Vec::new();
+    }
+
+    /// Record `i`'s field changes, decoded.
+    #[must_use]
+    pub fn changes(&self, i: usize, rows: &Rows) -> Vec<FieldChange> {
+        let entry = &self.entries[i];
+        let new = rows.values(entry.row as usize);
+        let olds = &self.olds[entry.olds as usize..];
+        packed::items(new)
+            .zip(packed::items(olds))
+            .enumerate()
+            .filter(|(_, (_, old))| old.first() != Some(&packed::SAME))
+            .filter_map(|(mapping, (new, old))| {
+                Some(FieldChange {
+                    mapping,
+                    old: packed::get(old)?,
+                    new: packed::get(new)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A packed [`Plan`] with the rows it was made from, as the write phase reads it.
+pub struct PlanView<'a> {
+    pub plan: &'a Plan,
+    pub rows: &'a Rows,
+}
+
+/// What the write phase needs of a plan: a record's Id and its field changes.
+pub trait Changes {
+    fn count(&self) -> usize;
+    fn record_id(&self, i: usize) -> &str;
+    fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
+}
+
+impl Changes for Vec<RecordChange> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn record_id(&self, i: usize) -> &str {
+        &self[i].id
+    }
+
+    fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]> {
+        Cow::Borrowed(&self[i].changes)
+    }
+}
+
+impl Changes for PlanView<'_> {
+    fn count(&self) -> usize {
+        self.plan.len()
+    }
+
+    fn record_id(&self, i: usize) -> &str {
+        self.plan.id(i)
+    }
+
+    fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]> {
+        Cow::Owned(self.plan.changes(i, self.rows))
+    }
 }
 
 #[cfg(test)]

@@ -12,35 +12,192 @@ use crate::error::Fail;
 use crate::report::{self, Report, Value};
 use crate::runlog::RunDir;
 
-use super::{Fields, RunOptions, key};
+use super::{Fields, RunOptions, key, packed};
 
 /// Rows read between two advances of the progress bar: each `inc` reads the clock, and once per
 /// row that was ~2 % of a million-row run's CPU (perf, issue 6).
 const PROGRESS_STEP: u64 = 1024;
 
-/// Normalised key → index into [`Prepared::rows`].
-pub type KeyIndex = HashMap<String, usize>;
-
-/// A usable report row.
-#[derive(Debug)]
-pub struct Row {
-    pub line: u64,
-    /// The key as written, trimmed (what logs and CSVs show and what is sent in SOQL).
-    pub key: String,
-    /// Per mapping: the value to write, or `None` to leave the field alone.
-    pub values: Vec<Option<Value>>,
+/// The usable report rows, packed (issue 6): keys in one buffer, values in another (the
+/// [`packed`] encoding), and a hash table of row numbers over the keys. A row is a few dozen bytes
+/// where a `Row` struct with its `String` and `Vec<Option<Value>>` was several hundred.
+///
+/// Every key seen gets a slot, in the order keys first appear; a slot is dead when its key ended
+/// up with no usable row (its rows were rejected, or all skipped by `on_duplicate_key`).
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// Normalised keys, one after another; slot `i`'s ends at `key_end[i]`.
+    keys: String,
+    key_end: Vec<u32>,
+    /// Keys as written where they are not their normal form (upper case, an Id's 15 characters).
+    written: HashMap<u32, Box<str>>,
+    lines: Vec<u64>,
+    /// Packed values, one item per mapping; slot `i`'s are `values[value_at[i].0..value_at[i].1]`.
+    values: Vec<u8>,
+    value_at: Vec<(u32, u32)>,
+    dead: Vec<bool>,
+    /// Slot numbers, hashed by their normalised key.
+    index: hashbrown::HashTable<u32>,
 }
+
+fn hash_key(key: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+fn offset(len: usize, what: &str) -> anyhow::Result<u32> {
+    u32::try_from(len).map_err(|_| {
+        Fail::usage(format!(
+            "the report is too large: its {what} take more than 4 GiB; split it into several reports"
+        ))
+        .into()
+    })
+}
+
+impl Rows {
+    /// Slots, dead ones included.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.key_end.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.key_end.is_empty()
+    }
+
+    /// Whether slot `i` holds a usable row.
+    #[must_use]
+    pub fn is_live(&self, i: usize) -> bool {
+        !self.dead[i]
+    }
+
+    /// Usable rows.
+    #[must_use]
+    pub fn live(&self) -> usize {
+        self.dead.iter().filter(|d| !**d).count()
+    }
+
+    /// The normalised key of slot `i`.
+    #[must_use]
+    pub fn norm_key(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.key_end[i - 1] as usize
+        };
+        &self.keys[start..self.key_end[i] as usize]
+    }
+
+    /// The key as written, trimmed (what logs and CSVs show and what is sent in SOQL).
+    #[must_use]
+    pub fn key(&self, i: usize) -> &str {
+        #[allow(clippy::cast_possible_truncation)] // slots are counted in u32 (see `offset`)
+        match self.written.get(&(i as u32)) {
+            Some(k) => k,
+            None => self.norm_key(i),
+        }
+    }
+
+    #[must_use]
+    pub fn line(&self, i: usize) -> u64 {
+        self.lines[i]
+    }
+
+    /// Slot `i`'s packed values, one item per mapping.
+    #[must_use]
+    pub fn values(&self, i: usize) -> &[u8] {
+        let (start, end) = self.value_at[i];
+        &self.values[start as usize..end as usize]
+    }
+
+    /// The slot of a normalised key, dead or live (none once the index is dropped).
+    #[must_use]
+    pub fn find(&self, norm: &str) -> Option<usize> {
+        self.index
+            .find(hash_key(norm), |&slot| self.norm_key(slot as usize) == norm)
+            .map(|&slot| slot as usize)
+    }
+
+    /// Free the key index (matching is done with it).
+    pub fn drop_index(&mut self) {
+        self.index = hashbrown::HashTable::new();
+    }
+
+    /// A new slot for a key not seen before.
+    pub(crate) fn push(
+        &mut self,
+        norm: &str,
+        written: &str,
+        line: u64,
+        values: Option<&[u8]>,
+    ) -> anyhow::Result<usize> {
+        let slot = offset(self.key_end.len(), "rows")?;
+        self.keys.push_str(norm);
+        self.key_end.push(offset(self.keys.len(), "keys")?);
+        if written != norm {
+            self.written.insert(slot, written.into());
+        }
+        self.lines.push(line);
+        self.dead.push(values.is_none());
+        let start = offset(self.values.len(), "values")?;
+        self.values.extend_from_slice(values.unwrap_or_default());
+        self.value_at
+            .push((start, offset(self.values.len(), "values")?));
+        let Self {
+            index,
+            keys,
+            key_end,
+            ..
+        } = self;
+        let key_of = |s: u32| {
+            let s = s as usize;
+            let start = if s == 0 { 0 } else { key_end[s - 1] as usize };
+            &keys[start..key_end[s] as usize]
+        };
+        index.insert_unique(hash_key(norm), slot, |&s| hash_key(key_of(s)));
+        Ok(slot as usize)
+    }
+
+    /// Give slot `i` another row of its key (a later duplicate that won).
+    fn replace(&mut self, i: usize, written: &str, line: u64, values: &[u8]) -> anyhow::Result<()> {
+        #[allow(clippy::cast_possible_truncation)] // slots are counted in u32
+        let slot = i as u32;
+        if written == self.norm_key(i) {
+            self.written.remove(&slot);
+        } else {
+            self.written.insert(slot, written.into());
+        }
+        self.lines[i] = line;
+        self.dead[i] = false;
+        let start = offset(self.values.len(), "values")?;
+        self.values.extend_from_slice(values);
+        self.value_at[i] = (start, offset(self.values.len(), "values")?);
+        Ok(())
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        self.key_end.shrink_to_fit();
+        self.lines.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.value_at.shrink_to_fit();
+        self.dead.shrink_to_fit();
+    }
+}
+
+/// A row whose key was seen before, waiting until the whole report is read: the key as
+/// written and its packed values, or `None` when it was rejected for its own reason.
+type Repeat = (u64, Option<(String, Vec<u8>)>);
 
 /// The report, ready to match.
 #[derive(Debug, Default)]
 pub struct Prepared {
-    pub rows: Vec<Row>,
+    pub rows: Rows,
     /// Every data row of the report, whatever became of it.
     pub rows_total: u64,
     pub rejected: u64,
     pub skipped: u64,
-    /// Normalised key → index into `rows`.
-    pub index: KeyIndex,
 }
 
 /// Read the whole report. A report that cannot be used as a whole is a usage error (exit 2).
@@ -75,13 +232,9 @@ pub fn read(
         .collect();
 
     let mut prepared = Prepared::default();
-    // Rows in the order their key first appears; `prepared.index` maps each key to its slot.
-    // A slot is `None` when that first row was rejected for its own reason. Rows whose key was
-    // seen before wait in `repeats` (rare) until the whole report is read. Each key is held
-    // once (in the index): at a million rows the rows are most of the run's memory (issue 6).
-    let mut slots: Vec<Option<Row>> = Vec::new();
-    let mut first_rejected: HashMap<usize, u64> = HashMap::default();
-    let mut repeats: HashMap<usize, Vec<(u64, Option<Row>)>> = HashMap::default();
+    // Rows whose key was seen before wait in `repeats` (rare) until the whole report is read.
+    let mut repeats: HashMap<usize, Vec<Repeat>> = HashMap::default();
+    let mut packed: Vec<u8> = Vec::new();
     let mut unreported = 0u64;
     for item in report.by_ref() {
         unreported += 1;
@@ -126,27 +279,25 @@ pub fn read(
             )?;
             continue;
         }
-        let converted = convert_row(integration, fields, &value_cols, &row.cells);
-        let entry = match converted {
-            Ok(values) => Some(Row {
-                line: row.line,
-                key: raw_key.to_owned(),
-                values,
-            }),
+        packed.clear();
+        let usable = match convert_row(integration, fields, &value_cols, &row.cells, &mut packed) {
+            Ok(()) => true,
             Err(reason) => {
                 prepared.rejected += 1;
                 run.rejected(row.line, raw_key, &reason)?;
-                None
+                false
             }
         };
-        if let Some(&slot) = prepared.index.get(&norm) {
+        if let Some(slot) = prepared.rows.find(&norm) {
+            let entry = usable.then(|| (raw_key.to_owned(), packed.clone()));
             repeats.entry(slot).or_default().push((row.line, entry));
         } else {
-            prepared.index.insert(norm, slots.len());
-            if entry.is_none() {
-                first_rejected.insert(slots.len(), row.line);
-            }
-            slots.push(entry);
+            prepared.rows.push(
+                &norm,
+                raw_key,
+                row.line,
+                usable.then_some(packed.as_slice()),
+            )?;
         }
     }
     progress.inc(unreported);
@@ -157,29 +308,29 @@ pub fn read(
     // Settle duplicate keys, in the order the keys first appeared.
     let mut repeated: Vec<usize> = repeats.keys().copied().collect();
     repeated.sort_unstable();
+    let rows = &mut prepared.rows;
     for slot in repeated {
         let Some(later) = repeats.remove(&slot) else {
             continue;
         };
-        let first = slots[slot].take();
-        let first_line = first.as_ref().map_or_else(
-            || first_rejected.get(&slot).copied().unwrap_or(0),
-            |r| r.line,
-        );
-        let mut rows = Vec::with_capacity(later.len() + 1);
-        rows.push((first_line, first));
-        rows.extend(later);
-        let lines: Vec<String> = rows.iter().map(|(l, _)| l.to_string()).collect();
+        let first = rows
+            .is_live(slot)
+            .then(|| (rows.key(slot).to_owned(), rows.values(slot).to_vec()));
+        let mut all: Vec<Repeat> = Vec::with_capacity(later.len() + 1);
+        all.push((rows.line(slot), first));
+        all.extend(later);
+        let lines: Vec<String> = all.iter().map(|(l, _)| l.to_string()).collect();
         let lines = lines.join(", ");
+        rows.dead[slot] = true;
         match integration.options.on_duplicate_key {
             OnDuplicateKey::Reject => {
-                for (line, row) in rows {
+                for (line, row) in all {
                     // A row rejected for its own reason was counted already.
-                    if let Some(row) = row {
+                    if let Some((key, _)) = row {
                         prepared.rejected += 1;
                         run.rejected(
                             line,
-                            &row.key,
+                            &key,
                             &format!(
                                 "duplicate key (lines {lines}; on_duplicate_key = \"reject\")"
                             ),
@@ -193,16 +344,16 @@ pub fn read(
                 } else {
                     "last"
                 };
-                let winner = if policy == "first" { 0 } else { rows.len() - 1 };
-                for (i, (line, row)) in rows.into_iter().enumerate() {
-                    let Some(row) = row else { continue };
+                let winner = if policy == "first" { 0 } else { all.len() - 1 };
+                for (i, (line, row)) in all.into_iter().enumerate() {
+                    let Some((key, values)) = row else { continue };
                     if i == winner {
-                        slots[slot] = Some(row);
+                        rows.replace(slot, &key, line, &values)?;
                     } else {
                         prepared.skipped += 1;
                         run.skipped(
                             line,
-                            &row.key,
+                            &key,
                             &format!(
                                 "duplicate key (lines {lines}; on_duplicate_key = \"{policy}\")"
                             ),
@@ -212,32 +363,7 @@ pub fn read(
             }
         }
     }
-
-    // Drop the empty slots and point the index at the rows' final places.
-    if slots.iter().any(Option::is_none) {
-        let mut next = 0usize;
-        let place: Vec<Option<usize>> = slots
-            .iter()
-            .map(|s| {
-                s.as_ref().map(|_| {
-                    next += 1;
-                    next - 1
-                })
-            })
-            .collect();
-        prepared.index.retain(|_, slot| match place[*slot] {
-            Some(p) => {
-                *slot = p;
-                true
-            }
-            None => false,
-        });
-    }
-    // `Option<Row>` and `Row` have one layout, so this reuses the slots' allocation.
-    #[allow(clippy::filter_map_identity)] // `flatten` would not collect in place
-    let rows: Vec<Row> = slots.into_iter().filter_map(|s| s).collect();
-    prepared.rows = rows;
-    prepared.index.shrink_to_fit();
+    prepared.rows.shrink_to_fit();
     Ok(prepared)
 }
 
@@ -247,12 +373,12 @@ fn convert_row(
     fields: &Fields<'_>,
     cols: &[usize],
     cells: &[String],
-) -> Result<Vec<Option<Value>>, String> {
-    let mut values = Vec::with_capacity(cols.len());
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     for ((mapping, field), col) in integration.fields.iter().zip(&fields.mapped).zip(cols) {
         let cell = cells.get(*col).map_or("", |c| c.trim());
         if cell.is_empty() {
-            values.push(match integration.options.empty_cells {
+            let value = match integration.options.empty_cells {
                 EmptyCells::Skip => None,
                 EmptyCells::Clear
                     if field.nillable
@@ -273,13 +399,14 @@ fn convert_row(
                         mapping.report, field.name
                     ));
                 }
-            });
+            };
+            packed::put(value.as_ref(), out);
             continue;
         }
         match report::convert(cell, field, mapping.format.as_deref()) {
-            Ok(v) => values.push(Some(v)),
+            Ok(v) => packed::put(Some(&v), out),
             Err(e) => return Err(format!("column {:?} → {}: {e}", mapping.report, field.name)),
         }
     }
-    Ok(values)
+    Ok(())
 }

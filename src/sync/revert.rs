@@ -301,10 +301,11 @@ pub async fn revert(
     let mut recorder = super::LogRecorder {
         run,
         changes: &changes,
-        accepted: |run: &mut RunDir, change: &RecordChange| {
+        accepted: |run: &mut RunDir, i: usize| {
+            let change = &changes[i];
             record_changes(run, entries, &fields, change, &members[change.row])
         },
-        key: |change: &RecordChange| entries[members[change.row][0]].key.clone(),
+        key: |i: usize| entries[members[changes[i].row][0]].key.clone(),
         error: None,
     };
     let outcome = execute::write(
@@ -322,9 +323,9 @@ pub async fn revert(
     }
     for (change, result) in changes.iter().zip(&outcome.results) {
         let state = match result {
-            execute::RecordResult::Updated => LineState::Updated,
-            execute::RecordResult::Failed { .. } => LineState::Failed,
-            execute::RecordResult::Aborted => LineState::Aborted,
+            execute::Written::Updated => LineState::Updated,
+            execute::Written::Failed => LineState::Failed,
+            execute::Written::Aborted => LineState::Aborted,
         };
         for &i in &members[change.row] {
             states[i] = state;
