@@ -164,6 +164,31 @@ pub struct QueryResults {
     pub records: Option<u64>,
 }
 
+/// A result page whose CSV is still arriving.
+#[derive(Debug)]
+pub struct QueryPage {
+    /// The locator of the next page (`None` on the last page).
+    pub next: Option<String>,
+    /// Records on this page, as Salesforce counts them.
+    pub records: Option<u64>,
+    body: Option<reqwest::Response>,
+    path: String,
+}
+
+impl QueryPage {
+    /// The next piece of the CSV; `None` at its end. A connection lost mid-page is a
+    /// [`SfError::Network`] (transient): the caller asks for the page again.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, SfError> {
+        let Some(body) = &mut self.body else {
+            return Ok(None);
+        };
+        body.chunk().await.map_err(|e| SfError::Network {
+            url: self.path.clone(),
+            source: e.without_url(),
+        })
+    }
+}
+
 impl Client {
     fn ingest_path(&self) -> String {
         format!("{}/jobs/ingest", self.data_path())
@@ -359,6 +384,43 @@ impl Client {
         deadline: Duration,
     ) -> Result<JobInfo, SfError> {
         self.wait(job_id, deadline, true).await
+    }
+
+    /// One page of a query job's results, its body left to stream: the request is answered
+    /// (and retried) up to its headers; [`QueryPage::chunk`] reads the CSV as it arrives.
+    pub async fn query_job_page(
+        &self,
+        job_id: &str,
+        locator: Option<&str>,
+        max_records: Option<u64>,
+    ) -> Result<QueryPage, SfError> {
+        check_api_name(job_id)?;
+        let path = format!("{}/{job_id}/results", self.query_jobs_path());
+        let mut req = Request::new(Method::GET, path.clone(), CallKind::BulkQuery);
+        req.accept = "text/csv";
+        req.stream = true;
+        if let Some(n) = max_records {
+            req.query.push(("maxRecords".to_owned(), n.to_string()));
+        }
+        if let Some(l) = locator {
+            req.query.push(("locator".to_owned(), l.to_owned()));
+        }
+        let resp = self.execute(req).await?;
+        let header = |name: &str| {
+            resp.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .map(str::to_owned)
+        };
+        let next = header("sforce-locator").filter(|l| !l.is_empty() && l != "null");
+        let records = header("sforce-numberofrecords").and_then(|n| n.parse().ok());
+        Ok(QueryPage {
+            next,
+            records,
+            body: resp.raw,
+            path,
+        })
     }
 
     /// One page of a query job's results; pass the previous page's locator to continue.

@@ -113,6 +113,8 @@ pub(crate) struct Request {
     pub accept: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub kind: CallKind,
+    /// A 2xx answer's body is left unread, for the caller to stream ([`Response::raw`]).
+    pub stream: bool,
 }
 
 impl Request {
@@ -125,6 +127,7 @@ impl Request {
             accept: "application/json",
             headers: Vec::new(),
             kind,
+            stream: false,
         }
     }
 }
@@ -134,6 +137,8 @@ impl Request {
 pub(crate) struct Response {
     pub headers: HeaderMap,
     pub body: String,
+    /// The unread answer of a streamed request (its `body` is empty).
+    pub raw: Option<reqwest::Response>,
 }
 
 /// The Salesforce API client of one session.
@@ -264,9 +269,20 @@ impl Client {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         self.record(req.kind, &req.path, Some(&headers));
+        if req.stream && (200..300).contains(&status) {
+            return Ok(Response {
+                headers,
+                body: String::new(),
+                raw: Some(resp),
+            });
+        }
         let body = resp.text().await.map_err(network)?;
         if (200..300).contains(&status) {
-            Ok(Response { headers, body })
+            Ok(Response {
+                headers,
+                body,
+                raw: None,
+            })
         } else {
             let content_type = headers
                 .get(CONTENT_TYPE)

@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod client;
 pub mod collections;
+pub mod csv_stream;
 pub mod describe;
 pub mod error;
 pub mod limits;

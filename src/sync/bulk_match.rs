@@ -6,7 +6,9 @@
 
 use crate::config::Integration;
 use crate::report::Value;
+use crate::salesforce::bulk::QueryPage;
 use crate::salesforce::client::Client;
+use crate::salesforce::csv_stream::{CsvStream, Record};
 use crate::salesforce::error::SfError;
 
 use super::matcher::{Matched, select_list};
@@ -92,39 +94,45 @@ pub async fn fetch(
     progress.set_length(records);
     let case_sensitive = integration.options.key_case_sensitive;
     let mut matched = Matched::default();
+    let job_id = job.id.as_str();
+    let mut locator: Option<String> = None;
     let mut page = client
-        .query_job_results(&job.id, None, Some(PAGE_RECORDS))
+        .query_job_page(job_id, None, Some(PAGE_RECORDS))
         .await?;
     loop {
-        // The next page is requested before this one is parsed, so Salesforce prepares it and
-        // the network carries it while the CPU matches (pages come in locator order only).
-        let job_id = job.id.as_str();
-        let next = page.locator.take().map(|l| async move {
-            client
-                .query_job_results(job_id, Some(&l), Some(PAGE_RECORDS))
-                .await
+        // The next page is asked for while this one streams in, so Salesforce prepares it
+        // meanwhile (pages come in locator order only); its body waits, unread, in the
+        // connection until this page is done.
+        let next = page.next.clone().map(|l| async move {
+            let page = client
+                .query_job_page(job_id, Some(&l), Some(PAGE_RECORDS))
+                .await;
+            (l, page)
         });
-        let csv = std::mem::take(&mut page.csv);
-        let parse = async {
-            match_page(
-                &csv,
-                fields,
-                prepared,
-                case_sensitive,
-                &mut matched,
-                progress,
-            )
-        };
-        let (next, parsed) = match next {
+        let read = read_page(
+            client,
+            job_id,
+            locator.as_deref(),
+            page,
+            fields,
+            prepared,
+            case_sensitive,
+            &mut matched,
+            progress,
+        );
+        let (next, read) = match next {
             Some(next) => {
-                let (n, p) = futures_util::future::join(next, parse).await;
-                (Some(n), p)
+                let (n, r) = futures_util::future::join(next, read).await;
+                (Some(n), r)
             }
-            None => (None, parse.await),
+            None => (None, read.await),
         };
-        parsed?;
+        read?;
         match next {
-            Some(n) => page = n?,
+            Some((l, n)) => {
+                page = n?;
+                locator = Some(l);
+            }
             None => break,
         }
     }
@@ -134,54 +142,149 @@ pub async fn fetch(
     Ok(matched)
 }
 
-/// Match one result page (a CSV with a header row, columns in SELECT order).
-fn match_page(
-    csv: &str,
+/// Times a page whose connection breaks mid-way is asked for again.
+const PAGE_ATTEMPTS: u32 = 3;
+
+/// Stream one result page through [`match_page`]. A connection lost mid-page asks for the page
+/// again (by the same locator, which gives the same records) and skips the records already
+/// matched.
+#[allow(clippy::too_many_arguments)]
+async fn read_page(
+    client: &Client,
+    job_id: &str,
+    locator: Option<&str>,
+    mut page: QueryPage,
     fields: &Fields<'_>,
     prepared: &Prepared,
     case_sensitive: bool,
     matched: &mut Matched,
     progress: &indicatif::ProgressBar,
 ) -> Result<(), SfError> {
-    let decode = |e: csv::Error| SfError::Decode {
-        what: "a Bulk API query result".to_owned(),
-        detail: e.to_string(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(csv.as_bytes());
-    let headers = reader.headers().map_err(decode)?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let missing = |name: &str| SfError::Decode {
-        what: "a Bulk API query result".to_owned(),
-        detail: format!("no column {name}"),
-    };
-    let id_col = column("Id").ok_or_else(|| missing("Id"))?;
-    let key_col = column(&fields.key.name).ok_or_else(|| missing(&fields.key.name))?;
-    let converted_col = if fields.skip_converted {
-        Some(column("IsConverted").ok_or_else(|| missing("IsConverted"))?)
-    } else {
-        None
-    };
-    let value_cols = fields
-        .mapped
-        .iter()
-        .map(|f| column(&f.name).ok_or_else(|| missing(&f.name)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut record = csv::StringRecord::new();
-    let mut read = 0u64;
-    while reader.read_record(&mut record).map_err(decode)? {
-        read += 1;
-        let cell = |i: usize| record.get(i).unwrap_or("");
-        let converted = converted_col.is_some_and(|c| cell(c).eq_ignore_ascii_case("true"));
+    let mut done = 0u64;
+    let mut attempt = 1;
+    loop {
+        let mut reader = PageReader::new(done);
+        let result = async {
+            let mut each = |record: Record<'_>| {
+                reader.record(record, fields, prepared, case_sensitive, matched)
+            };
+            let mut csv = CsvStream::new();
+            while let Some(chunk) = page.chunk().await? {
+                csv.feed(&chunk, &mut each)?;
+            }
+            csv.finish(&mut each)
+        }
+        .await;
+        progress.inc(reader.read.saturating_sub(done));
+        done = done.max(reader.read);
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e.is_transient()
+                    && matches!(e, SfError::Network { .. })
+                    && attempt < PAGE_ATTEMPTS =>
+            {
+                attempt += 1;
+                page = client
+                    .query_job_page(job_id, locator, Some(PAGE_RECORDS))
+                    .await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Matches the records of one result page (a CSV with a header row, columns in SELECT order).
+struct PageReader {
+    /// Column of Id, key, IsConverted and each mapping, once the header is read.
+    columns: Option<Columns>,
+    /// Records read (after the header).
+    read: u64,
+    /// Records of an earlier attempt at this page, not matched again.
+    skip: u64,
+}
+
+struct Columns {
+    id: usize,
+    key: usize,
+    converted: Option<usize>,
+    values: Vec<usize>,
+}
+
+impl PageReader {
+    fn new(skip: u64) -> Self {
+        Self {
+            columns: None,
+            read: 0,
+            skip,
+        }
+    }
+
+    fn record(
+        &mut self,
+        record: Record<'_>,
+        fields: &Fields<'_>,
+        prepared: &Prepared,
+        case_sensitive: bool,
+        matched: &mut Matched,
+    ) -> Result<(), SfError> {
+        let Some(columns) = &self.columns else {
+            self.columns = Some(header(record, fields)?);
+            return Ok(());
+        };
+        self.read += 1;
+        if self.read <= self.skip {
+            return Ok(());
+        }
+        let text = |i: usize| {
+            std::str::from_utf8(record.get(i)).map_err(|_| SfError::Decode {
+                what: "a Bulk API query result".to_owned(),
+                detail: format!("record {} is not UTF-8", self.read),
+            })
+        };
+        let converted = match columns.converted {
+            Some(c) => text(c)?.eq_ignore_ascii_case("true"),
+            None => false,
+        };
+        let mut bad = None;
         matched.add_record(
             prepared,
             fields,
             case_sensitive,
-            (cell(id_col), cell(key_col), converted),
-            |m| Value::from_bulk_csv(cell(value_cols[m]), fields.mapped[m]).unwrap_or(Value::Null),
+            (text(columns.id)?, text(columns.key)?, converted),
+            |m| match text(columns.values[m]) {
+                Ok(cell) => Value::from_bulk_csv(cell, fields.mapped[m]).unwrap_or(Value::Null),
+                Err(e) => {
+                    bad = Some(e);
+                    Value::Null
+                }
+            },
         );
+        bad.map_or(Ok(()), Err)
     }
-    progress.inc(read);
-    Ok(())
+}
+
+/// The columns of a result page's header row.
+fn header(record: Record<'_>, fields: &Fields<'_>) -> Result<Columns, SfError> {
+    let column = |name: &str| {
+        (0..record.len()).find(|&i| record.get(i).eq_ignore_ascii_case(name.as_bytes()))
+    };
+    let missing = |name: &str| SfError::Decode {
+        what: "a Bulk API query result".to_owned(),
+        detail: format!("no column {name}"),
+    };
+    Ok(Columns {
+        id: column("Id").ok_or_else(|| missing("Id"))?,
+        key: column(&fields.key.name).ok_or_else(|| missing(&fields.key.name))?,
+        converted: if fields.skip_converted {
+            Some(column("IsConverted").ok_or_else(|| missing("IsConverted"))?)
+        } else {
+            None
+        },
+        values: fields
+            .mapped
+            .iter()
+            .map(|f| column(&f.name).ok_or_else(|| missing(&f.name)))
+            .collect::<Result<Vec<_>, _>>()?,
+    })
 }
