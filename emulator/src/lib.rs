@@ -120,6 +120,10 @@ pub struct Faults {
     pub status_500: Option<Burst>,
     /// Close the connection without a response.
     pub drop_connection: Option<Burst>,
+    /// Answer with the headers and the first half of the body, then close the connection (a
+    /// connection lost while a large answer streams in).
+    #[serde(default)]
+    pub cut_body: Option<Burst>,
     /// 403 `REQUEST_LIMIT_EXCEEDED` `ConcurrentPerOrgLongTxn Limit exceeded.` (research §6.3).
     pub concurrency_limit: Option<Burst>,
     /// Per-record `UNABLE_TO_LOCK_ROW` on writes.

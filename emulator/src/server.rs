@@ -123,7 +123,7 @@ impl Resp {
         self
     }
 
-    fn into_response(self) -> Response<Full<Bytes>> {
+    fn into_response(self) -> Response<EmuBody> {
         let mut b = Response::builder().status(self.status);
         if !self.ctype.is_empty() {
             b = b.header("content-type", self.ctype);
@@ -131,8 +131,8 @@ impl Resp {
         for (k, v) in &self.headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(Full::new(self.body))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        b.body(EmuBody::Full(Full::new(self.body)))
+            .unwrap_or_else(|_| Response::new(EmuBody::Full(Full::new(Bytes::new()))))
     }
 }
 
@@ -238,7 +238,59 @@ const HTML_503: &str = "<!DOCTYPE html>\n<html><head><title>Service Unavailable<
 <body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request due to \
 maintenance downtime or capacity problems. Please try again later.</p></body></html>\n";
 
-async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+/// A response body: whole, or (the `cut_body` fault) the first half of one, after which the
+/// connection breaks: the length announced is the whole body's.
+pub(crate) enum EmuBody {
+    Full(Full<Bytes>),
+    Cut {
+        half: Option<Bytes>,
+        whole: u64,
+        /// A pause after the half, so it leaves the server's write buffer before the break.
+        pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    },
+}
+
+impl hyper::body::Body for EmuBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            Self::Full(full) => std::pin::Pin::new(full)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            Self::Cut { half, pause, .. } => {
+                if let Some(data) = half.take() {
+                    *pause = Some(Box::pin(tokio::time::sleep(
+                        std::time::Duration::from_millis(50),
+                    )));
+                    return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+                }
+                if let Some(sleep) = pause
+                    && sleep.as_mut().poll(cx).is_pending()
+                {
+                    return std::task::Poll::Pending;
+                }
+                std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "cut_body fault",
+                ))))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Self::Full(full) => full.size_hint(),
+            Self::Cut { whole, .. } => hyper::body::SizeHint::with_exact(*whole),
+        }
+    }
+}
+
+async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<EmuBody>, Dropped> {
     let (parts, body) = req.into_parts();
     let uri_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     let segs: Vec<String> = parts
@@ -334,8 +386,22 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full
         version: String::new(),
     };
     let mut g = sh.lock();
-    let resp = dispatch(&mut g, &sh.url, kind, &mut req);
+    let mut resp = dispatch(&mut g, &sh.url, kind, &mut req);
+    let cut = (200..300).contains(&resp.status) && take_burst(&mut g.faults.cut_body, kind);
+    if cut {
+        g.stats.faults_injected += 1;
+    }
     drop(g);
+    if cut {
+        let whole = std::mem::take(&mut resp.body);
+        let mut resp = resp.into_response();
+        *resp.body_mut() = EmuBody::Cut {
+            half: Some(whole.slice(..whole.len() / 2)),
+            whole: whole.len() as u64,
+            pause: None,
+        };
+        return Ok(resp);
+    }
     Ok(resp.into_response())
 }
 

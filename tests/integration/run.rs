@@ -1204,3 +1204,37 @@ fn many_keys_are_matched_with_one_bulk_query() {
     let (record, _) = env.last("lead-logins");
     assert_eq!(counts(&record), [2_528, 0, 1, 2_501, 26, 0, 0, 0]);
 }
+
+#[test]
+fn a_scan_page_cut_off_mid_way_is_read_again_without_counting_twice() {
+    use std::fmt::Write as _;
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    let mut report = example_report();
+    for i in 0..2_500 {
+        let _ = writeln!(
+            report,
+            "nobody.{i}.{}@example.com,2026-01-01T00:00:00Z,01/01/2026 00:00,1",
+            "x".repeat(280)
+        );
+    }
+    env.report("logins.csv", &report);
+    // The scan's one page breaks off after half its bytes: the records already matched from it
+    // must not be matched again when it is read anew.
+    env.emu.set_faults(Faults {
+        cut_body: Some(sf_emulator::Burst {
+            kind: Some(EndpointKind::BulkQueryResults),
+            count: 1,
+        }),
+        ..Faults::default()
+    });
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    let (record, dir) = env.last("lead-logins");
+    assert_eq!(counts(&record), [2_528, 0, 1, 2_501, 0, 26, 0, 0]);
+    assert_eq!(record["records"]["matched"], 26);
+    let stats = env.emu.stats();
+    assert_eq!(stats.faults_injected, 1);
+    assert_eq!(stats.calls_of(EndpointKind::BulkQueryResults), 2);
+    assert_eq!(stats.calls_of(EndpointKind::BulkQueryCreate), 1);
+    assert_eq!(csv_lines(&dir, "changes.csv").len(), 78);
+}
