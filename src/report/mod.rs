@@ -17,7 +17,7 @@ mod properties;
 pub use convert::{ConvertError, check_format, convert};
 pub use decimal::{Decimal, DecimalError};
 pub use locate::{LocateError, locate};
-pub use reader::{ColumnError, Header, Rejected, Report, ReportError, Row, read_header};
+pub use reader::{ColumnError, Header, Rejected, Report, ReportError, Row, RowRef, read_header};
 pub use tokenizer::{MAX_CELL_BYTES, MAX_ROW_BYTES};
 pub use value::Value;
 

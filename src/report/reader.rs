@@ -207,6 +207,8 @@ pub struct Report<R: Read = File> {
     header: Header,
     delimiter: u8,
     rows: Tokenizer<Source<R>>,
+    /// The record being read, its buffers reused.
+    record: RawRecord,
     error: Option<io::Error>,
 }
 
@@ -267,7 +269,7 @@ impl<R: Read> Report<R> {
             return Err(ReportError::HeaderUnclosedQuote { line: header_line });
         }
         let names = record
-            .cells
+            .cells()
             .into_iter()
             .map(|cell| {
                 String::from_utf8(cell)
@@ -280,6 +282,7 @@ impl<R: Read> Report<R> {
             header: Header { names },
             delimiter,
             rows: Tokenizer::new(source, delimiter, next_line, max_fields),
+            record: RawRecord::default(),
             error: None,
         })
     }
@@ -307,91 +310,122 @@ impl<R: Read> Report<R> {
         self.error.map_or(Ok(()), |e| Err(ReportError::Read(e)))
     }
 
-    fn check(&self, record: RawRecord) -> Result<Row, Rejected> {
-        let line = record.line;
-        let reject = |reason: String, cells: Option<Vec<Vec<u8>>>| Rejected {
-            line,
-            reason,
-            cells: cells.map(|cells| {
-                cells
-                    .iter()
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .collect()
-            }),
-        };
-        if record.unclosed_quote {
-            return Err(reject(
-                format!("a quote opened on line {line} is never closed before the end of the file"),
-                None,
-            ));
+    /// The next row, borrowed from the reader's buffers (no allocation per row; the
+    /// [`Iterator`] gives owned [`Row`]s). `None` at the end of the file or at a read error.
+    pub fn next_row(&mut self) -> Option<Result<RowRef<'_>, Rejected>> {
+        if self.error.is_some() {
+            return None;
         }
-        if record.cell_too_long {
-            return Err(reject(
-                format!("a cell is longer than {MAX_CELL_BYTES} bytes"),
-                None,
-            ));
+        match self.rows.next_record_into(&mut self.record) {
+            Ok(true) => Some(check(&self.header, &self.record)),
+            Ok(false) => None,
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
         }
-        if record.row_too_long {
-            return Err(reject(
-                format!("the row is longer than {MAX_ROW_BYTES} bytes"),
-                None,
-            ));
-        }
-        if record.nul {
-            return Err(reject(
-                "the row holds a NUL byte".to_owned(),
-                Some(record.cells),
-            ));
-        }
-        if record.field_count != self.header.len() {
-            return Err(reject(
-                format!(
-                    "the row has {}, the header has {}",
-                    fields(record.field_count),
-                    fields(self.header.len())
-                ),
-                Some(record.cells),
-            ));
-        }
-        if let Some(index) = record
-            .cells
-            .iter()
-            .position(|cell| std::str::from_utf8(cell).is_err())
-        {
-            let column = &self.header.names[index];
-            return Err(reject(
-                format!("the cell of column {column:?} is not UTF-8"),
-                Some(record.cells),
-            ));
-        }
-        let cells = record
-            .cells
-            .into_iter()
-            // Checked just above, so the lossy branch never runs; it keeps this free of panics.
-            .map(|cell| {
-                String::from_utf8(cell)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-            })
-            .collect();
-        Ok(Row { line, cells })
     }
+}
+
+/// A row of the report, borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    /// The physical line where the row starts.
+    pub line: u64,
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> RowRef<'a> {
+    /// Cell `i`, surrounding spaces kept.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    /// The row, owned.
+    #[must_use]
+    pub fn to_row(&self) -> Row {
+        Row {
+            line: self.line,
+            cells: (0..self.ends.len())
+                .map(|i| self.get(i).unwrap_or_default().to_owned())
+                .collect(),
+        }
+    }
+}
+
+fn check<'r>(header: &Header, record: &'r RawRecord) -> Result<RowRef<'r>, Rejected> {
+    let line = record.line;
+    let reject = |reason: String, keep: bool| Rejected {
+        line,
+        reason,
+        cells: keep.then(|| {
+            (0..record.cell_count())
+                .map(|i| String::from_utf8_lossy(record.cell(i)).into_owned())
+                .collect()
+        }),
+    };
+    if record.unclosed_quote {
+        return Err(reject(
+            format!("a quote opened on line {line} is never closed before the end of the file"),
+            false,
+        ));
+    }
+    if record.cell_too_long {
+        return Err(reject(
+            format!("a cell is longer than {MAX_CELL_BYTES} bytes"),
+            false,
+        ));
+    }
+    if record.row_too_long {
+        return Err(reject(
+            format!("the row is longer than {MAX_ROW_BYTES} bytes"),
+            false,
+        ));
+    }
+    if record.nul {
+        return Err(reject("the row holds a NUL byte".to_owned(), true));
+    }
+    if record.field_count != header.len() {
+        return Err(reject(
+            format!(
+                "the row has {}, the header has {}",
+                fields(record.field_count),
+                fields(header.len())
+            ),
+            true,
+        ));
+    }
+    // The whole row at once; then every cell must start on a character boundary (two cells
+    // could otherwise split one character between them).
+    let text = std::str::from_utf8(&record.bytes)
+        .ok()
+        .filter(|text| record.ends.iter().all(|&end| text.is_char_boundary(end)));
+    let Some(text) = text else {
+        let index = (0..record.cell_count())
+            .position(|i| std::str::from_utf8(record.cell(i)).is_err())
+            .unwrap_or(0);
+        let column = &header.names[index];
+        return Err(reject(
+            format!("the cell of column {column:?} is not UTF-8"),
+            true,
+        ));
+    };
+    Ok(RowRef {
+        line,
+        text,
+        ends: &record.ends,
+    })
 }
 
 impl<R: Read> Iterator for Report<R> {
     type Item = Result<Row, Rejected>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.error.is_some() {
-            return None;
-        }
-        match self.rows.next_record() {
-            Ok(Some(record)) => Some(self.check(record)),
-            Ok(None) => None,
-            Err(e) => {
-                self.error = Some(e);
-                None
-            }
-        }
+        self.next_row().map(|row| row.map(|r| r.to_row()))
     }
 }
 

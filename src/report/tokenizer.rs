@@ -25,8 +25,11 @@ pub const MAX_ROW_BYTES: usize = 8 * 1024 * 1024;
 pub(crate) struct RawRecord {
     /// The physical line where the record starts (1-based).
     pub line: u64,
-    /// The stored cells: at most `max_fields` of them.
-    pub cells: Vec<Vec<u8>>,
+    /// The stored cells' bytes, one after another: at most `max_fields` cells, cell `i` ending
+    /// at `ends[i]`. One buffer reused from record to record instead of a `Vec` per cell
+    /// (issue 6).
+    pub bytes: Vec<u8>,
+    pub ends: Vec<usize>,
     /// How many fields the record has, stored or not.
     pub field_count: usize,
     pub cell_too_long: bool,
@@ -38,26 +41,64 @@ pub(crate) struct RawRecord {
 }
 
 impl RawRecord {
-    fn push(&mut self, current: &mut Vec<u8>, byte: u8) {
+    /// Stored cells.
+    #[must_use]
+    pub fn cell_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Stored cell `i`.
+    #[must_use]
+    pub fn cell(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    /// The stored cells, copied.
+    #[must_use]
+    pub fn cells(&self) -> Vec<Vec<u8>> {
+        (0..self.cell_count())
+            .map(|i| self.cell(i).to_vec())
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.line = 0;
+        self.bytes.clear();
+        self.ends.clear();
+        self.field_count = 0;
+        self.cell_too_long = false;
+        self.row_too_long = false;
+        self.nul = false;
+        self.unclosed_quote = false;
+        self.stored_bytes = 0;
+    }
+
+    fn cell_start(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, byte: u8) {
         if byte == 0 {
             self.nul = true;
         }
-        if current.len() >= MAX_CELL_BYTES {
+        if self.bytes.len() - self.cell_start() >= MAX_CELL_BYTES {
             self.cell_too_long = true;
         } else if self.stored_bytes >= MAX_ROW_BYTES {
             self.row_too_long = true;
         } else {
-            current.push(byte);
+            self.bytes.push(byte);
             self.stored_bytes += 1;
         }
     }
 
-    fn end_field(&mut self, current: &mut Vec<u8>, max_fields: usize) {
+    fn end_field(&mut self, max_fields: usize) {
         self.field_count += 1;
-        if self.cells.len() < max_fields {
-            self.cells.push(std::mem::take(current));
+        if self.ends.len() < max_fields {
+            self.ends.push(self.bytes.len());
         } else {
-            current.clear();
+            let start = self.cell_start();
+            self.bytes.truncate(start);
         }
     }
 }
@@ -97,7 +138,12 @@ impl<R: BufRead> Tokenizer<R> {
     /// The next record, or `None` at the end of input.
     pub(crate) fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
         let mut record = RawRecord::default();
-        let mut current = Vec::new();
+        Ok(self.next_record_into(&mut record)?.then_some(record))
+    }
+
+    /// Read the next record into `record` (its buffers reused); false at the end of input.
+    pub(crate) fn next_record_into(&mut self, record: &mut RawRecord) -> io::Result<bool> {
+        record.clear();
         let mut state = State::BeforeRecord;
         loop {
             let buffer = match self.source.fill_buf() {
@@ -107,15 +153,15 @@ impl<R: BufRead> Tokenizer<R> {
             };
             if buffer.is_empty() {
                 return Ok(match state {
-                    State::BeforeRecord => None,
+                    State::BeforeRecord => false,
                     State::Quoted => {
                         record.unclosed_quote = true;
-                        record.end_field(&mut current, self.max_fields);
-                        Some(record)
+                        record.end_field(self.max_fields);
+                        true
                     }
                     State::StartField | State::Unquoted | State::QuoteInQuoted => {
-                        record.end_field(&mut current, self.max_fields);
-                        Some(record)
+                        record.end_field(self.max_fields);
+                        true
                     }
                 });
             }
@@ -139,7 +185,7 @@ impl<R: BufRead> Tokenizer<R> {
                     State::StartField | State::Unquoted | State::QuoteInQuoted
                         if delimiter || newline =>
                     {
-                        record.end_field(&mut current, self.max_fields);
+                        record.end_field(self.max_fields);
                         if newline {
                             finished = true;
                             break;
@@ -149,22 +195,22 @@ impl<R: BufRead> Tokenizer<R> {
                     State::StartField if byte == b'"' => State::Quoted,
                     State::Quoted if byte == b'"' => State::QuoteInQuoted,
                     State::QuoteInQuoted if byte == b'"' => {
-                        record.push(&mut current, b'"');
+                        record.push(b'"');
                         State::Quoted
                     }
                     State::Quoted => {
-                        record.push(&mut current, byte);
+                        record.push(byte);
                         State::Quoted
                     }
                     State::StartField | State::Unquoted | State::QuoteInQuoted => {
-                        record.push(&mut current, byte);
+                        record.push(byte);
                         State::Unquoted
                     }
                 };
             }
             self.source.consume(used);
             if finished {
-                return Ok(Some(record));
+                return Ok(true);
             }
         }
     }
@@ -187,7 +233,7 @@ mod tests {
         records(input, b',')
             .into_iter()
             .map(|r| {
-                r.cells
+                r.cells()
                     .into_iter()
                     .map(|c| String::from_utf8(c).unwrap())
                     .collect()
@@ -228,7 +274,7 @@ mod tests {
         input.extend(b"\n2,ok\n");
         let got = records(&input, b',');
         assert!(got[1].cell_too_long);
-        assert_eq!(got[1].cells[1].len(), MAX_CELL_BYTES);
+        assert_eq!(got[1].cell(1).len(), MAX_CELL_BYTES);
         assert!(!got[2].cell_too_long);
         assert_eq!(got[2].line, 3);
     }
@@ -284,8 +330,10 @@ mod tests {
                 }
                 input.push(b'\n');
             }
-            let ours: Vec<Vec<Vec<u8>>> =
-                records(&input, b',').into_iter().map(|r| r.cells).collect();
+            let ours: Vec<Vec<Vec<u8>>> = records(&input, b',')
+                .into_iter()
+                .map(|r| r.cells())
+                .collect();
             let theirs: Vec<Vec<Vec<u8>>> = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)

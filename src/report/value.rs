@@ -162,40 +162,146 @@ fn number_to_json(d: Decimal) -> serde_json::Value {
 impl fmt::Display for Value {
     /// The value as sent, for logs and `changes.csv`: the Bulk CSV text, with null as empty.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 64];
         match self {
             Self::Null => Ok(()),
             Self::Text(text) => f.write_str(text),
             Self::Bool(b) => write!(f, "{b}"),
-            Self::Number(d) => write!(f, "{d}"),
-            // Digits written directly: chrono's `format` parses its pattern on every call, which
-            // was a fifth of the CPU of a million-row run (issue 6). Years outside 0..=9999 and
-            // leap seconds keep chrono's spelling.
-            Self::Date(date) if (0..=9999).contains(&date.year()) => write!(
-                f,
-                "{:04}-{:02}-{:02}",
-                date.year(),
-                date.month(),
-                date.day()
-            ),
-            Self::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
-            Self::DateTime(dt)
-                if (0..=9999).contains(&dt.year()) && dt.nanosecond() < 1_000_000_000 =>
-            {
-                write!(
-                    f,
-                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                    dt.year(),
-                    dt.month(),
-                    dt.day(),
-                    dt.hour(),
-                    dt.minute(),
-                    dt.second(),
-                    dt.nanosecond() / 1_000_000
-                )
-            }
-            Self::DateTime(dt) => write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+            _ => match self.render(&mut buf) {
+                Some(text) => f.write_str(text),
+                None => self.fmt_rare(f),
+            },
         }
     }
+}
+
+impl Value {
+    /// Append the value as [`Display`](fmt::Display) shows it, without the formatting machinery
+    /// for the usual numbers, dates and datetimes (a million-row run writes millions; issue 6).
+    pub fn write_text(&self, out: &mut String) {
+        let mut buf = [0u8; 64];
+        match self {
+            Self::Null => {}
+            Self::Text(text) => out.push_str(text),
+            Self::Bool(true) => out.push_str("true"),
+            Self::Bool(false) => out.push_str("false"),
+            _ => {
+                if let Some(text) = self.render(&mut buf) {
+                    out.push_str(text);
+                } else {
+                    use fmt::Write as _;
+                    let _ = write!(out, "{self}");
+                }
+            }
+        }
+    }
+
+    /// Numbers within 19 digits, dates and datetimes of years 0–9999 (no leap second), written
+    /// digit by digit into `buf`; `None` for anything else.
+    fn render<'b>(&self, buf: &'b mut [u8; 64]) -> Option<&'b str> {
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            buf[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        match self {
+            Self::Number(d) => {
+                let (mantissa, scale) = d.to_parts();
+                let magnitude = u64::try_from(mantissa.unsigned_abs()).ok()?;
+                let mut digits = [0u8; 20];
+                let mut n = digits.len();
+                let mut rest = magnitude;
+                loop {
+                    n -= 1;
+                    #[allow(clippy::cast_possible_truncation)] // one digit
+                    {
+                        digits[n] = b'0' + (rest % 10) as u8;
+                    }
+                    rest /= 10;
+                    if rest == 0 {
+                        break;
+                    }
+                }
+                let digits = &digits[n..];
+                let scale = scale as usize;
+                if scale > 30 {
+                    return None;
+                }
+                if mantissa < 0 {
+                    put(b"-");
+                }
+                if scale == 0 {
+                    put(digits);
+                } else if digits.len() > scale {
+                    let (int, frac) = digits.split_at(digits.len() - scale);
+                    put(int);
+                    put(b".");
+                    put(frac);
+                } else {
+                    put(b"0.");
+                    for _ in 0..scale - digits.len() {
+                        put(b"0");
+                    }
+                    put(digits);
+                }
+            }
+            Self::Date(date) => {
+                let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+                put(&four(year));
+                put(b"-");
+                put(&two(date.month()));
+                put(b"-");
+                put(&two(date.day()));
+            }
+            Self::DateTime(dt) => {
+                let year = u32::try_from(dt.year()).ok().filter(|y| *y <= 9999)?;
+                if dt.nanosecond() >= 1_000_000_000 {
+                    return None;
+                }
+                put(&four(year));
+                put(b"-");
+                put(&two(dt.month()));
+                put(b"-");
+                put(&two(dt.day()));
+                put(b"T");
+                put(&two(dt.hour()));
+                put(b":");
+                put(&two(dt.minute()));
+                put(b":");
+                put(&two(dt.second()));
+                put(b".");
+                let millis = dt.nanosecond() / 1_000_000;
+                put(&[digit(millis / 100), digit(millis / 10), digit(millis)]);
+                put(b"Z");
+            }
+            _ => return None,
+        }
+        std::str::from_utf8(&buf[..at]).ok()
+    }
+
+    /// Years outside 0..=9999, leap seconds, numbers beyond 19 digits: chrono's and the
+    /// decimal's own spelling.
+    fn fmt_rare(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(d) => write!(f, "{d}"),
+            Self::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
+            Self::DateTime(dt) => write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[allow(clippy::cast_possible_truncation)] // n % 10 is one digit
+fn digit(n: u32) -> u8 {
+    b'0' + (n % 10) as u8
+}
+
+fn two(n: u32) -> [u8; 2] {
+    [digit(n / 10), digit(n)]
+}
+
+fn four(n: u32) -> [u8; 4] {
+    [digit(n / 1000), digit(n / 100), digit(n / 10), digit(n)]
 }
 
 #[cfg(test)]
@@ -207,6 +313,48 @@ mod tests {
 
     fn num(text: &str) -> Value {
         Value::Number(Decimal::parse(text).unwrap())
+    }
+
+    #[test]
+    fn text_written_by_hand_is_chronos_and_the_decimals_own() {
+        let mut values = Vec::new();
+        for text in [
+            "0",
+            "7",
+            "-7",
+            "0.05",
+            "-0.5",
+            "12.5",
+            "123456789012345678",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616.5",
+            "0.000000000000000000000000000001",
+        ] {
+            values.push(num(text));
+        }
+        let mut t = chrono::DateTime::parse_from_rfc3339("1969-12-31T23:59:59.999Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for _ in 0..400 {
+            values.push(Value::DateTime(t));
+            values.push(Value::Date(t.date_naive()));
+            t += chrono::Duration::milliseconds(86_399_987 * 37);
+        }
+        values.push(Value::Date(NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()));
+        values.push(Value::Date(NaiveDate::from_ymd_opt(12_345, 1, 1).unwrap()));
+        for v in values {
+            let expected = match &v {
+                Value::Number(d) => d.to_string(),
+                Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+                Value::DateTime(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                _ => unreachable!(),
+            };
+            let mut written = String::from("x");
+            v.write_text(&mut written);
+            assert_eq!(written, format!("x{expected}"), "{v:?}");
+            assert_eq!(v.to_string(), expected, "{v:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
+use crate::report::value::BULK_NULL;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -336,9 +337,7 @@ async fn write_bulk(
     const MAX_UPLOAD: u64 = 100_000_000;
     let mut used = vec![false; fields.mapped.len()];
     for &i in todo {
-        for c in changes.field_changes(i).iter() {
-            used[c.mapping] = true;
-        }
+        changes.each_mapping(i, &mut |m| used[m] = true);
     }
     let columns: Vec<usize> = (0..used.len()).filter(|&m| used[m]).collect();
     let mut header = Vec::new();
@@ -356,15 +355,28 @@ async fn write_bulk(
     let mut current: Option<(std::io::BufWriter<std::fs::File>, u64)> = None;
     let mut members: Vec<usize> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
+    let mut scratch = (String::new(), String::new());
+    // Where each mapping's cell is: its column, or none when no record changes it.
+    let mut column_of = vec![None; fields.mapped.len()];
+    for (c, &m) in columns.iter().enumerate() {
+        column_of[m] = Some(c);
+    }
+    let mut cells: Vec<Vec<u8>> = vec![Vec::new(); columns.len()];
     for &i in todo {
         line.clear();
         csv_cell(&mut line, changes.record_id(i));
-        let record = changes.field_changes(i);
-        for &m in &columns {
-            line.push(b',');
-            if let Some(c) = record.iter().find(|c| c.mapping == m) {
-                csv_cell(&mut line, &c.new.to_bulk_csv());
+        for cell in &mut cells {
+            cell.clear();
+        }
+        changes.each_text(i, &mut scratch, &mut |m, _, new| {
+            if let Some(c) = column_of[m] {
+                // An empty text is a null (Salesforce stores no empty text): `#N/A` clears.
+                csv_cell(&mut cells[c], if new.is_empty() { BULK_NULL } else { new });
             }
+        });
+        for cell in &cells {
+            line.push(b',');
+            line.extend_from_slice(cell);
         }
         line.push(b'\n');
         if let Some((_, len)) = &current

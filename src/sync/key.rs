@@ -11,6 +11,33 @@ pub fn normalise_for(
     field: &crate::salesforce::describe::Field,
     case_sensitive: bool,
 ) -> String {
+    normal_form(raw, field, case_sensitive).into_owned()
+}
+
+/// [`normalise_for`], borrowing `raw` when it is in normal form already (the usual lower-case
+/// e-mail address): no allocation per report row (issue 6).
+#[must_use]
+pub fn normal_form<'a>(
+    raw: &'a str,
+    field: &crate::salesforce::describe::Field,
+    case_sensitive: bool,
+) -> std::borrow::Cow<'a, str> {
+    use crate::salesforce::describe::FieldType;
+    let trimmed = raw.trim();
+    if !matches!(field.field_type, FieldType::Id | FieldType::Reference)
+        && (case_sensitive
+            || (trimmed.is_ascii() && !trimmed.bytes().any(|b| b.is_ascii_uppercase())))
+    {
+        return std::borrow::Cow::Borrowed(trimmed);
+    }
+    std::borrow::Cow::Owned(normalise_slow(raw, field, case_sensitive))
+}
+
+fn normalise_slow(
+    raw: &str,
+    field: &crate::salesforce::describe::Field,
+    case_sensitive: bool,
+) -> String {
     use crate::salesforce::describe::FieldType;
     if matches!(field.field_type, FieldType::Id | FieldType::Reference) {
         let trimmed = raw.trim();

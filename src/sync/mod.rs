@@ -245,8 +245,9 @@ pub async fn run(
 
     // 4. A dry run stops here: the plan is the result.
     if options.dry_run {
+        let mut scratch = (String::new(), String::new());
         for i in 0..planned {
-            write_changes(run, integration, &view, i)?;
+            write_changes(run, integration, &view, i, &mut scratch)?;
         }
         finish_counts(run, &states, RowState::Updated);
         run.log("dry run: nothing was written");
@@ -264,7 +265,11 @@ pub async fn run(
     let mut recorder = LogRecorder {
         run,
         changes: &view,
-        accepted: |run: &mut RunDir, i: usize| write_changes(run, integration, &view, i),
+        accepted: {
+            let mut scratch = (String::new(), String::new());
+            let view = &view;
+            move |run: &mut RunDir, i: usize| write_changes(run, integration, view, i, &mut scratch)
+        },
         key: |i: usize| rows.key(plan.row(i)).to_owned(),
         error: None,
     };
@@ -436,14 +441,19 @@ fn write_changes(
     integration: &Integration,
     view: &plan::PlanView<'_>,
     i: usize,
+    scratch: &mut (String, String),
 ) -> std::io::Result<()> {
+    use plan::Changes as _;
     let id = view.plan.id(i);
     let key = view.rows.key(view.plan.row(i));
-    for f in view.plan.changes(i, view.rows) {
-        let field = &integration.fields[f.mapping].salesforce;
-        run.change(id, key, field, &f.old.to_string(), &f.new.to_string())?;
-    }
-    Ok(())
+    let mut result = Ok(());
+    view.each_text(i, scratch, &mut |mapping, old, new| {
+        if result.is_ok() {
+            let field = &integration.fields[mapping].salesforce;
+            result = run.change(id, key, field, old, new);
+        }
+    });
+    result
 }
 
 fn stop_error(error: &SfError) -> Stop {

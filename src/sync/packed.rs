@@ -127,6 +127,23 @@ pub fn get(item: &[u8]) -> Option<Value> {
     })
 }
 
+/// Append an item's text as [`Value`]'s `Display` shows it (null as empty; nothing for
+/// [`LEAVE`] and [`SAME`]): a text is copied straight from the bytes.
+pub fn write_text(item: &[u8], out: &mut String) {
+    if item.first() == Some(&TEXT) {
+        let (len, n) = get_varint(&item[1..]);
+        let start = 1 + n;
+        let end = start.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+        if let Some(text) = item.get(start..end) {
+            out.push_str(&String::from_utf8_lossy(text));
+        }
+        return;
+    }
+    if let Some(value) = get(item) {
+        value.write_text(out);
+    }
+}
+
 fn zigzag(v: i128) -> u128 {
     #[allow(clippy::cast_sign_loss)] // the zigzag mapping is a bit pattern
     let v = ((v << 1) ^ (v >> 127)) as u128;
@@ -206,6 +223,14 @@ mod tests {
         }
         let decoded: Vec<Option<Value>> = items(&buf).map(get).collect();
         assert_eq!(decoded, values);
+        for (item, value) in items(&buf).zip(&values) {
+            let mut text = String::new();
+            write_text(item, &mut text);
+            assert_eq!(
+                text,
+                value.as_ref().map(ToString::to_string).unwrap_or_default()
+            );
+        }
     }
 
     #[test]

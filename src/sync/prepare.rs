@@ -236,7 +236,7 @@ pub fn read(
     let mut repeats: HashMap<usize, Vec<Repeat>> = HashMap::default();
     let mut packed: Vec<u8> = Vec::new();
     let mut unreported = 0u64;
-    for item in report.by_ref() {
+    while let Some(item) = report.next_row() {
         unreported += 1;
         if unreported == PROGRESS_STEP {
             progress.inc(unreported);
@@ -264,9 +264,9 @@ pub fn read(
                 continue;
             }
         };
-        let raw_key = row.cells.get(key_col).map_or("", |k| k.trim());
-        let norm = key::normalise_for(raw_key, fields.key, case_sensitive);
-        if !only.is_empty() && !only.contains(&norm) {
+        let raw_key = row.get(key_col).map_or("", str::trim);
+        let norm = key::normal_form(raw_key, fields.key, case_sensitive);
+        if !only.is_empty() && !only.iter().any(|o| *o == *norm) {
             continue;
         }
         prepared.rows_total += 1;
@@ -280,7 +280,7 @@ pub fn read(
             continue;
         }
         packed.clear();
-        let usable = match convert_row(integration, fields, &value_cols, &row.cells, &mut packed) {
+        let usable = match convert_row(integration, fields, &value_cols, &row, &mut packed) {
             Ok(()) => true,
             Err(reason) => {
                 prepared.rejected += 1;
@@ -372,11 +372,11 @@ fn convert_row(
     integration: &Integration,
     fields: &Fields<'_>,
     cols: &[usize],
-    cells: &[String],
+    row: &report::RowRef<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
     for ((mapping, field), col) in integration.fields.iter().zip(&fields.mapped).zip(cols) {
-        let cell = cells.get(*col).map_or("", |c| c.trim());
+        let cell = row.get(*col).map_or("", str::trim);
         if cell.is_empty() {
             let value = match integration.options.empty_cells {
                 EmptyCells::Skip => None,
