@@ -92,6 +92,23 @@ impl RawRecord {
         }
     }
 
+    /// Append a run of ordinary bytes (no NUL), as [`RawRecord::push`] would one by one: what
+    /// fits the cell and row limits is stored, the rest only flags the record.
+    fn push_run(&mut self, run: &[u8]) {
+        let cell_room = MAX_CELL_BYTES.saturating_sub(self.bytes.len() - self.cell_start());
+        let row_room = MAX_ROW_BYTES.saturating_sub(self.stored_bytes);
+        let n = run.len().min(cell_room).min(row_room);
+        self.bytes.extend_from_slice(&run[..n]);
+        self.stored_bytes += n;
+        if n < run.len() {
+            if n == cell_room {
+                self.cell_too_long = true;
+            } else {
+                self.row_too_long = true;
+            }
+        }
+    }
+
     fn end_field(&mut self, max_fields: usize) {
         self.field_count += 1;
         if self.ends.len() < max_fields {
@@ -167,7 +184,28 @@ impl<R: BufRead> Tokenizer<R> {
             }
             let mut used = 0;
             let mut finished = false;
-            for &byte in buffer {
+            while used < buffer.len() {
+                // A run of ordinary bytes inside a field is copied at once (most of a report);
+                // the state machine below sees only quotes, delimiters, line ends and NULs.
+                if matches!(state, State::StartField | State::Unquoted | State::Quoted) {
+                    let delimiter = self.delimiter;
+                    let plain =
+                        |b: u8| b != delimiter && b != b'"' && b != b'\n' && b != b'\r' && b != 0;
+                    let run = buffer[used..]
+                        .iter()
+                        .position(|&b| !plain(b))
+                        .unwrap_or(buffer.len() - used);
+                    if run > 0 {
+                        record.push_run(&buffer[used..used + run]);
+                        used += run;
+                        self.previous_cr = false;
+                        if state == State::StartField {
+                            state = State::Unquoted;
+                        }
+                        continue;
+                    }
+                }
+                let byte = buffer[used];
                 used += 1;
                 let newline = byte == b'\n' || byte == b'\r';
                 if state == State::BeforeRecord && !newline {

@@ -134,8 +134,12 @@ pub fn write_text(item: &[u8], out: &mut String) {
         let (len, n) = get_varint(&item[1..]);
         let start = 1 + n;
         let end = start.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-        if let Some(text) = item.get(start..end) {
-            out.push_str(&String::from_utf8_lossy(text));
+        // Packed from a `String`, so always UTF-8.
+        if let Some(text) = item
+            .get(start..end)
+            .and_then(|t| std::str::from_utf8(t).ok())
+        {
+            out.push_str(text);
         }
         return;
     }
