@@ -25,6 +25,33 @@ impl<'a> Record<'a> {
         self.ends.len()
     }
 
+    /// The record as text, checked as UTF-8 once for all its fields.
+    pub fn text(&self) -> Result<TextRecord<'a>, std::str::Utf8Error> {
+        Ok(TextRecord {
+            text: std::str::from_utf8(self.bytes)?,
+            ends: self.ends,
+        })
+    }
+}
+
+/// A record known to be UTF-8.
+#[derive(Debug, Clone, Copy)]
+pub struct TextRecord<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> TextRecord<'a> {
+    /// Field `i` (empty past the last field); `None` when a character straddles two fields.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let Some(&end) = self.ends.get(i) else {
+            return Some("");
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
@@ -158,6 +185,18 @@ mod tests {
         assert_eq!(whole[1][2], "one, \"two\"\nthree");
         assert_eq!(whole[2][2], long);
         assert_eq!(whole[3], ["003", "b@example.com", ""]);
+        let mut texts = Vec::new();
+        let mut reader = CsvStream::new();
+        let mut each = |r: Record<'_>| -> Result<(), ()> {
+            let t = r.text().map_err(drop)?;
+            texts.push((t.get(1).map(str::to_owned), t.get(9).map(str::to_owned)));
+            Ok(())
+        };
+        reader.feed("a,é\n".as_bytes(), &mut each).expect("utf-8");
+        // One character split between two fields is not text.
+        reader.feed(b"\xc3,\xa9\n", &mut each).expect("a record");
+        assert_eq!(texts[0], (Some("é".to_owned()), Some(String::new())));
+        assert_eq!(texts[1].0, None);
         for size in [1, 2, 3, 7, 64, 4095, 4096, 4097] {
             assert_eq!(read_in_chunks(&text, size), whole, "chunks of {size}");
         }

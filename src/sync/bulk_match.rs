@@ -236,12 +236,12 @@ impl PageReader {
         if self.read <= self.skip {
             return Ok(());
         }
-        let text = |i: usize| {
-            std::str::from_utf8(record.get(i)).map_err(|_| SfError::Decode {
-                what: "a Bulk API query result".to_owned(),
-                detail: format!("record {} is not UTF-8", self.read),
-            })
+        let not_utf8 = || SfError::Decode {
+            what: "a Bulk API query result".to_owned(),
+            detail: format!("record {} is not UTF-8", self.read),
         };
+        let record = record.text().map_err(|_| not_utf8())?;
+        let text = |i: usize| record.get(i).ok_or_else(not_utf8);
         let converted = match columns.converted {
             Some(c) => text(c)?.eq_ignore_ascii_case("true"),
             None => false,
