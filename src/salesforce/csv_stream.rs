@@ -25,6 +25,11 @@ impl<'a> Record<'a> {
         self.ends.len()
     }
 
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
     /// The record as text, checked as UTF-8 once for all its fields.
     pub fn text(&self) -> Result<TextRecord<'a>, std::str::Utf8Error> {
         Ok(TextRecord {
@@ -50,11 +55,6 @@ impl<'a> TextRecord<'a> {
         };
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         self.text.get(start..end)
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
     }
 }
 
