@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod csvtext;
 pub mod error;
 pub mod fields;
 pub mod output;

@@ -74,6 +74,21 @@ impl Value {
         Self::from_wire_text(cell, field)
     }
 
+    /// Whether Salesforce's text for `field` is the value as it is (a non-empty cell is a
+    /// [`Value::Text`] of the same text), so it can be compared without building a `Value`.
+    #[must_use]
+    pub fn wire_is_text(field: &Field) -> bool {
+        !matches!(
+            field.field_type,
+            FieldType::Boolean
+                | FieldType::Date
+                | FieldType::Datetime
+                | FieldType::Id
+                | FieldType::Reference
+                | FieldType::Multipicklist
+        ) && !convert::is_number_type(field.field_type)
+    }
+
     /// Text Salesforce wrote, in either API: lenient on format (it is Salesforce's), never
     /// checking lengths or picklist membership (a stored value is a fact, not a request).
     fn from_wire_text(text: &str, field: &Field) -> Result<Self, ConvertError> {

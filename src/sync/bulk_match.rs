@@ -12,7 +12,7 @@ use crate::salesforce::csv_stream::{CsvStream, Record};
 use crate::salesforce::error::SfError;
 
 use super::matcher::{Matched, select_list};
-use super::{Fields, Prepared};
+use super::{Fields, Prepared, packed};
 
 /// Rows per result page (`maxRecords`). Salesforce documents no maximum; simple-salesforce uses
 /// 50,000. 200,000 rows of a few fields are ~20 MB of CSV, a fair trade of memory for calls.
@@ -252,11 +252,11 @@ impl PageReader {
             fields,
             case_sensitive,
             (text(columns.id)?, text(columns.key)?, converted),
-            |m| match text(columns.values[m]) {
-                Ok(cell) => Value::from_bulk_csv(cell, fields.mapped[m]).unwrap_or(Value::Null),
+            |m, out| match text(columns.values[m]) {
+                Ok(cell) => packed::put_bulk_cell(cell, fields.mapped[m], out),
                 Err(e) => {
                     bad = Some(e);
-                    Value::Null
+                    packed::put(Some(&Value::Null), out);
                 }
             },
         );

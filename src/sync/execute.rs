@@ -341,10 +341,10 @@ async fn write_bulk(
     }
     let columns: Vec<usize> = (0..used.len()).filter(|&m| used[m]).collect();
     let mut header = Vec::new();
-    csv_cell(&mut header, "Id");
+    crate::csvtext::push_cell(&mut header, "Id");
     for &m in &columns {
         header.push(b',');
-        csv_cell(&mut header, &fields.mapped[m].name);
+        crate::csvtext::push_cell(&mut header, &fields.mapped[m].name);
     }
     header.push(b'\n');
     let file_error = |e: std::io::Error| {
@@ -364,14 +364,17 @@ async fn write_bulk(
     let mut cells: Vec<Vec<u8>> = vec![Vec::new(); columns.len()];
     for &i in todo {
         line.clear();
-        csv_cell(&mut line, changes.record_id(i));
+        crate::csvtext::push_cell(&mut line, changes.record_id(i));
         for cell in &mut cells {
             cell.clear();
         }
         changes.each_text(i, &mut scratch, &mut |m, _, new| {
             if let Some(c) = column_of[m] {
                 // An empty text is a null (Salesforce stores no empty text): `#N/A` clears.
-                csv_cell(&mut cells[c], if new.is_empty() { BULK_NULL } else { new });
+                crate::csvtext::push_cell(
+                    &mut cells[c],
+                    if new.is_empty() { BULK_NULL } else { new },
+                );
             }
         });
         for cell in &cells {
@@ -479,27 +482,6 @@ async fn write_bulk(
         progress.inc(members.len() as u64);
     }
     Ok(locked)
-}
-
-/// A CSV cell: quoted when it holds a comma, a quote, a line break or edge spaces.
-fn csv_cell(out: &mut Vec<u8>, text: &str) {
-    let needs_quotes = text
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-        || text.starts_with(' ')
-        || text.ends_with(' ');
-    if !needs_quotes {
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for b in text.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
 }
 
 /// Planned records by Id.

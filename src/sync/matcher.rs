@@ -4,13 +4,13 @@
 //! chunk Salesforce still finds too long is halved (research §3.2, §3.3).
 
 use crate::config::Integration;
-use crate::report::Value;
 use crate::salesforce::client::Client;
 use crate::salesforce::error::SfError;
 use crate::salesforce::soql;
 
 use futures_util::StreamExt as _;
 
+use super::packed;
 use super::plan::Plan;
 use super::{Fields, Prepared, bulk_match, current_value, key};
 
@@ -155,14 +155,14 @@ impl Matched {
     /// File a record under the report row whose key it holds (shared by the `IN` and the
     /// Bulk-scan paths) and plan it if its values differ; a record whose key is in no row (a
     /// scan reads the whole object) is dropped at once, before its values are converted.
-    /// `value(m)` is the record's current value of mapping `m`.
+    /// `value(m, out)` appends the packed current value of mapping `m` to `out`.
     pub(crate) fn add_record(
         &mut self,
         prepared: &Prepared,
         fields: &Fields<'_>,
         case_sensitive: bool,
         record: (&str, &str, bool),
-        value: impl FnMut(usize) -> Value,
+        value: impl FnMut(usize, &mut Vec<u8>),
     ) -> bool {
         let (id, key_value, converted) = record;
         // Most keys (e-mail addresses as Salesforce stores them) are already in normal form:
@@ -340,7 +340,9 @@ async fn fetch_in<'k>(
                         fields,
                         case_sensitive,
                         (id, key_value, converted),
-                        |m| current_value(&record, fields.mapped[m]),
+                        |m, out| {
+                            packed::put(Some(&current_value(&record, fields.mapped[m])), out);
+                        },
                     );
                 }
             }
@@ -375,6 +377,7 @@ fn too_long(e: &SfError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Value;
 
     #[test]
     fn encoded_len_counts_what_form_urlencoding_writes() {
@@ -431,7 +434,7 @@ mod tests {
         let number = |n| Value::Number(Decimal::from_i64(n));
         let mut prepared = Prepared::default();
         let mut values = Vec::new();
-        super::super::packed::put(Some(&number(3)), &mut values);
+        packed::put(Some(&number(3)), &mut values);
         prepared
             .rows
             .push("ann@example.com", "Ann@example.com", 2, Some(&values))
@@ -451,7 +454,7 @@ mod tests {
                 &fields,
                 false,
                 (id, "ann@example.com", false),
-                |_| number(current),
+                |_, out| packed::put(Some(&number(current)), out),
             ));
         }
         assert!(!matched.add_record(
@@ -459,7 +462,7 @@ mod tests {
             &fields,
             false,
             ("00Q000000000004AAA", "bob@example.com", false),
-            |_| number(0),
+            |_, out| packed::put(Some(&number(0)), out),
         ));
         assert_eq!(matched.live, [3]);
         // Record 2 already holds 3: only records 1 and 3 are planned.

@@ -55,6 +55,21 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
     }
 }
 
+/// Append the encoding of a Bulk query cell of `field` (what [`Value::from_bulk_csv`] reads,
+/// null when it cannot be read): a text field's cell goes in as it is, without a `Value`.
+pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out: &mut Vec<u8>) {
+    if !cell.is_empty() && Value::wire_is_text(field) {
+        out.push(TEXT);
+        put_varint(cell.len() as u128, out);
+        out.extend_from_slice(cell.as_bytes());
+        return;
+    }
+    put(
+        Some(&Value::from_bulk_csv(cell, field).unwrap_or(Value::Null)),
+        out,
+    );
+}
+
 /// The length of the first encoded item of `bytes`.
 #[must_use]
 pub fn item_len(bytes: &[u8]) -> usize {
@@ -234,6 +249,46 @@ mod tests {
                 text,
                 value.as_ref().map(ToString::to_string).unwrap_or_default()
             );
+        }
+    }
+
+    #[test]
+    fn a_bulk_cell_packs_as_its_value_does() {
+        use crate::salesforce::describe::FieldType;
+        let types = [
+            FieldType::String,
+            FieldType::Email,
+            FieldType::Textarea,
+            FieldType::Picklist,
+            FieldType::Multipicklist,
+            FieldType::Boolean,
+            FieldType::Double,
+            FieldType::Currency,
+            FieldType::Date,
+            FieldType::Datetime,
+            FieldType::Id,
+        ];
+        let cells = [
+            "",
+            "a@b.example",
+            "Gold;Silver",
+            "true",
+            "12.50",
+            "2026-11-30",
+            "2026-11-30T10:00:00.000Z",
+            "00Q5e00000AbCdEAAA",
+            " spaced ",
+        ];
+        for t in types {
+            let field = crate::report::test_support::field(t);
+            for cell in cells {
+                let mut direct = Vec::new();
+                put_bulk_cell(cell, &field, &mut direct);
+                let mut via_value = Vec::new();
+                let value = Value::from_bulk_csv(cell, &field).unwrap_or(Value::Null);
+                put(Some(&value), &mut via_value);
+                assert_eq!(direct, via_value, "{t:?} {cell:?}");
+            }
         }
     }
 

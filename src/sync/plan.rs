@@ -99,14 +99,14 @@ impl Plan {
     }
 
     /// Diff a record (18-character `id`) against row `row`'s packed values (`new`) and plan it
-    /// if any field differs; `old(m)` is the record's current value of mapping `m`. Returns
-    /// whether the record was planned.
+    /// if any field differs; `old(m, out)` appends the packed current value of mapping `m`.
+    /// Returns whether the record was planned.
     pub fn diff(
         &mut self,
         id: &str,
         row: usize,
         new: &[u8],
-        mut old: impl FnMut(usize) -> Value,
+        mut old: impl FnMut(usize, &mut Vec<u8>),
     ) -> bool {
         let Ok(id) = <[u8; 18]>::try_from(id.as_bytes()) else {
             return false;
@@ -121,7 +121,7 @@ impl Plan {
                 continue;
             }
             self.scratch.clear();
-            packed::put(Some(&old(m)), &mut self.scratch);
+            old(m, &mut self.scratch);
             if self.scratch == item {
                 self.olds.push(packed::SAME);
             } else {
