@@ -26,38 +26,6 @@ pub struct RecordChange {
     pub changes: Vec<FieldChange>,
 }
 
-/// The fields of a record that the row's values would change. `new[i]` is `None` where the row
-/// leaves mapping `i` alone (an empty cell under `empty_cells = "skip"`).
-#[must_use]
-pub fn diff(new: &[Option<Value>], old: &[Value]) -> Vec<FieldChange> {
-    diff_owned(new, old.to_vec())
-}
-
-/// [`diff`] taking the record's values by value: the old values move into the changes instead
-/// of being cloned (a million planned records cloned a million texts, issue 6).
-#[must_use]
-pub fn diff_owned(new: &[Option<Value>], old: Vec<Value>) -> Vec<FieldChange> {
-    let count = new
-        .iter()
-        .zip(&old)
-        .filter(|(new, old)| new.as_ref().is_some_and(|new| new != *old))
-        .count();
-    // Exactly sized: `collect` of a filtered iterator starts at 4 slots of 112 bytes, which for
-    // a million planned records with 2 changed fields was 224 MB of empty slots (massif, issue 6).
-    let mut changes = Vec::with_capacity(count);
-    for (mapping, (new, old)) in new.iter().zip(old).enumerate() {
-        match new {
-            Some(new) if *new != old => changes.push(FieldChange {
-                mapping,
-                old,
-                new: new.clone(),
-            }),
-            _ => {}
-        }
-    }
-    changes
-}
-
 /// The plan of a sync, packed (issue 6): per record to change its Id, its report row and where
 /// its old values start in one shared buffer of [`packed`] items (one per mapping, [`packed::SAME`]
 /// for a field that keeps its value). The new values are the row's own, read from the
@@ -296,12 +264,41 @@ mod tests {
             Value::Text("x".into()),
             Value::Bool(false),
         ];
-        let changes = diff(&new, &old);
+        let mut packed_new = Vec::new();
+        for v in &new {
+            packed::put(v.as_ref(), &mut packed_new);
+        }
+        let mut rows = Rows::default();
+        rows.push("k", "k", 2, Some(&packed_new)).expect("a row");
+        let mut plan = Plan::default();
+        let id = "00Q000000000001AAA";
+        assert!(plan.diff(id, 0, rows.values(0), |m, out| packed::put(
+            Some(&old[m]),
+            out
+        )));
+        let changes = plan.changes(0, &rows);
         assert_eq!(
             changes.iter().map(|c| c.mapping).collect::<Vec<_>>(),
             [2, 3]
         );
+        assert_eq!(changes[0].old, Value::Text("x".into()));
         assert_eq!(changes[0].new, Value::Null);
-        assert!(diff(&[None, None], &[Value::Null, Value::Null]).is_empty());
+        // Nothing differs: nothing is planned, and nothing of the record is kept.
+        assert!(!plan.diff(id, 0, rows.values(0), |m, out| packed::put(
+            Some(if m == 2 {
+                &Value::Null
+            } else if m == 3 {
+                &Value::Bool(true)
+            } else {
+                &old[m]
+            }),
+            out
+        )));
+        assert_eq!(plan.len(), 1);
+        // An Id that is not 18 characters is never planned.
+        assert!(!plan.diff("00Q", 0, rows.values(0), |m, out| packed::put(
+            Some(&old[m]),
+            out
+        )));
     }
 }
