@@ -29,8 +29,14 @@ pub struct Rows {
     /// Normalised keys, one after another; slot `i`'s ends at `key_end[i]`.
     keys: String,
     key_end: Vec<u32>,
-    /// Keys as written where they are not their normal form (upper case, an Id's 15 characters).
-    written: HashMap<u32, Box<str>>,
+    /// Keys as written where they are not their normal form (upper case, an Id's 15
+    /// characters): their text one after another, and per such slot, in slot order, the slot
+    /// and where its text ends. A report of mixed-case e-mail addresses costs ~8 bytes a row
+    /// more, not a map entry and an allocation each.
+    written_keys: String,
+    written_at: Vec<(u32, u32)>,
+    /// The key as written of a slot given a later row of its key (duplicates settled): rare.
+    rewritten: HashMap<u32, Box<str>>,
     lines: Vec<u64>,
     /// Packed values, one item per mapping; slot `i`'s are `values[value_at[i].0..value_at[i].1]`.
     values: Vec<u8>,
@@ -93,9 +99,20 @@ impl Rows {
     #[must_use]
     pub fn key(&self, i: usize) -> &str {
         #[allow(clippy::cast_possible_truncation)] // slots are counted in u32 (see `offset`)
-        match self.written.get(&(i as u32)) {
-            Some(k) => k,
-            None => self.norm_key(i),
+        let slot = i as u32;
+        if let Some(k) = self.rewritten.get(&slot) {
+            return k;
+        }
+        match self.written_at.binary_search_by_key(&slot, |&(s, _)| s) {
+            Ok(at) => {
+                let start = if at == 0 {
+                    0
+                } else {
+                    self.written_at[at - 1].1 as usize
+                };
+                &self.written_keys[start..self.written_at[at].1 as usize]
+            }
+            Err(_) => self.norm_key(i),
         }
     }
 
@@ -136,7 +153,9 @@ impl Rows {
         self.keys.push_str(norm);
         self.key_end.push(offset(self.keys.len(), "keys")?);
         if written != norm {
-            self.written.insert(slot, written.into());
+            self.written_keys.push_str(written);
+            let end = offset(self.written_keys.len(), "keys")?;
+            self.written_at.push((slot, end));
         }
         self.lines.push(line);
         self.dead.push(values.is_none());
@@ -163,11 +182,7 @@ impl Rows {
     fn replace(&mut self, i: usize, written: &str, line: u64, values: &[u8]) -> anyhow::Result<()> {
         #[allow(clippy::cast_possible_truncation)] // slots are counted in u32
         let slot = i as u32;
-        if written == self.norm_key(i) {
-            self.written.remove(&slot);
-        } else {
-            self.written.insert(slot, written.into());
-        }
+        self.rewritten.insert(slot, written.into());
         self.lines[i] = line;
         self.dead[i] = false;
         let start = offset(self.values.len(), "values")?;
@@ -178,6 +193,8 @@ impl Rows {
 
     fn shrink_to_fit(&mut self) {
         self.keys.shrink_to_fit();
+        self.written_keys.shrink_to_fit();
+        self.written_at.shrink_to_fit();
         self.key_end.shrink_to_fit();
         self.lines.shrink_to_fit();
         self.values.shrink_to_fit();
@@ -409,4 +426,51 @@ fn convert_row(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_keys_as_written_and_find_them_by_normal_form() {
+        let mut rows = Rows::default();
+        let keys = [
+            ("a@example.com", "a@example.com"),
+            ("b@example.com", "B@Example.com"),
+            ("c@example.com", "c@example.com"),
+            ("d@example.com", "D@EXAMPLE.COM"),
+        ];
+        for (i, (norm, written)) in keys.iter().enumerate() {
+            let values = [u8::try_from(i).expect("small")];
+            rows.push(norm, written, 2 + i as u64, Some(&values))
+                .expect("a row");
+        }
+        rows.push("e@example.com", "e@example.com", 9, None)
+            .expect("a rejected row");
+        for (i, (norm, written)) in keys.iter().enumerate() {
+            assert_eq!(rows.find(norm), Some(i));
+            assert_eq!(rows.key(i), *written);
+            assert_eq!(rows.norm_key(i), *norm);
+            assert_eq!(rows.values(i), [u8::try_from(i).expect("small")]);
+            assert!(rows.is_live(i));
+        }
+        assert_eq!(rows.find("e@example.com"), Some(4));
+        assert!(!rows.is_live(4));
+        assert_eq!(rows.live(), 4);
+        assert_eq!(rows.find("B@Example.com"), None);
+        // A later row of a key replaces the slot's row, its key as written included.
+        rows.replace(1, "b@example.com", 20, &[7, 7])
+            .expect("replaced");
+        rows.replace(4, "E@example.com", 21, &[8]).expect("revived");
+        assert_eq!(rows.key(1), "b@example.com");
+        assert_eq!(rows.values(1), [7, 7]);
+        assert_eq!(rows.line(1), 20);
+        assert_eq!(rows.key(3), "D@EXAMPLE.COM");
+        assert_eq!(rows.key(4), "E@example.com");
+        assert!(rows.is_live(4));
+        rows.drop_index();
+        assert_eq!(rows.find("a@example.com"), None);
+        assert_eq!(rows.key(0), "a@example.com");
+    }
 }
