@@ -249,7 +249,7 @@ impl Client {
     pub async fn upload_job_file(
         &self,
         job_id: &str,
-        file: std::sync::Arc<std::fs::File>,
+        file: std::sync::Arc<tempfile::NamedTempFile>,
         len: u64,
     ) -> Result<(), SfError> {
         check_api_name(job_id)?;

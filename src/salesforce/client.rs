@@ -98,8 +98,9 @@ pub(crate) enum Body {
     /// to 100 MB (issue 6).
     Csv(bytes::Bytes),
     /// A CSV in a file of `len` bytes, streamed from its start on every send: a Bulk upload
-    /// of a million records is ~50 MB that need not sit in memory (issue 6).
-    CsvFile(std::sync::Arc<std::fs::File>, u64),
+    /// of a million records is ~50 MB that need not sit in memory (issue 6). Each send opens
+    /// the file anew, so an earlier send's stream never moves its read position.
+    CsvFile(std::sync::Arc<tempfile::NamedTempFile>, u64),
 }
 
 /// One API request, re-sendable for retries and after a renewal.
@@ -427,11 +428,11 @@ impl Client {
     }
 }
 
-/// A request body streaming `file` from its start in 256 KiB chunks.
-fn file_body(file: &std::fs::File) -> std::io::Result<reqwest::Body> {
-    use std::io::{Read as _, Seek as _};
-    let mut file = file.try_clone()?;
-    file.seek(std::io::SeekFrom::Start(0))?;
+/// A request body streaming `file` from its start in 256 KiB chunks, through a handle of its
+/// own.
+fn file_body(file: &tempfile::NamedTempFile) -> std::io::Result<reqwest::Body> {
+    use std::io::Read as _;
+    let file = file.reopen()?;
     let chunks = futures_util::stream::unfold(Some(file), |file| async move {
         let mut file = file?;
         let mut chunk = vec![0u8; 256 * 1024];

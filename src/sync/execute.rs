@@ -351,8 +351,8 @@ async fn write_bulk(
         SfError::Invalid(format!("cannot write the upload's temporary file: {e}"))
     };
     // A row that would take a job's CSV over MAX_UPLOAD starts the next job.
-    let mut jobs: Vec<(std::fs::File, u64, Vec<usize>)> = Vec::new();
-    let mut current: Option<(std::io::BufWriter<std::fs::File>, u64)> = None;
+    let mut jobs: Vec<(tempfile::NamedTempFile, u64, Vec<usize>)> = Vec::new();
+    let mut current: Option<(std::io::BufWriter<tempfile::NamedTempFile>, u64)> = None;
     let mut members: Vec<usize> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
     let mut scratch = (String::new(), String::new());
@@ -395,7 +395,7 @@ async fn write_bulk(
         if current.is_none() {
             let mut writer = std::io::BufWriter::with_capacity(
                 256 * 1024,
-                tempfile::tempfile().map_err(file_error)?,
+                tempfile::NamedTempFile::new().map_err(file_error)?,
             );
             writer.write_all(&header).map_err(file_error)?;
             current = Some((writer, header.len() as u64));

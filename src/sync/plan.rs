@@ -42,7 +42,8 @@ struct Planned {
     /// The 18-character Id (ASCII).
     id: [u8; 18],
     row: u32,
-    olds: u32,
+    /// Where the old values start in `olds` (64 bits: long texts can pass 4 GiB).
+    olds: u64,
 }
 
 impl Plan {
@@ -79,9 +80,11 @@ impl Plan {
         let Ok(id) = <[u8; 18]>::try_from(id.as_bytes()) else {
             return false;
         };
-        let (Ok(row), Ok(start)) = (u32::try_from(row), u32::try_from(self.olds.len())) else {
+        // Rows are counted in u32 when they are read (`Rows::push` refuses more).
+        let Ok(row) = u32::try_from(row) else {
             return false;
         };
+        let start = self.olds.len();
         let mut changed = false;
         for (m, item) in packed::items(new).enumerate() {
             if item.first() == Some(&packed::LEAVE) {
@@ -101,10 +104,10 @@ impl Plan {
             self.entries.push(Planned {
                 id,
                 row,
-                olds: start,
+                olds: start as u64,
             });
         } else {
-            self.olds.truncate(start as usize);
+            self.olds.truncate(start);
         }
         changed
     }
@@ -129,7 +132,9 @@ impl Plan {
     ) -> impl Iterator<Item = (usize, &'s [u8], &'s [u8])> {
         let entry = &self.entries[i];
         let new = rows.values(entry.row as usize);
-        let olds = &self.olds[entry.olds as usize..];
+        let olds = &self.olds[usize::try_from(entry.olds)
+            .unwrap_or(usize::MAX)
+            .min(self.olds.len())..];
         packed::items(new)
             .zip(packed::items(olds))
             .enumerate()
