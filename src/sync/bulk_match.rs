@@ -95,21 +95,15 @@ pub async fn fetch(
     let case_sensitive = integration.options.key_case_sensitive;
     let mut matched = Matched::default();
     let job_id = job.id.as_str();
+    // Pages one after another: a page asked for while the previous one still streams would
+    // wait, unread, in its connection, and its time would count against its own timeout.
     let mut locator: Option<String> = None;
-    let mut page = client
-        .query_job_page(job_id, None, Some(PAGE_RECORDS))
-        .await?;
     loop {
-        // The next page is asked for while this one streams in, so Salesforce prepares it
-        // meanwhile (pages come in locator order only); its body waits, unread, in the
-        // connection until this page is done.
-        let next = page.next.clone().map(|l| async move {
-            let page = client
-                .query_job_page(job_id, Some(&l), Some(PAGE_RECORDS))
-                .await;
-            (l, page)
-        });
-        let read = read_page(
+        let page = client
+            .query_job_page(job_id, locator.as_deref(), Some(PAGE_RECORDS))
+            .await?;
+        let next = page.next.clone();
+        read_page(
             client,
             job_id,
             locator.as_deref(),
@@ -119,20 +113,10 @@ pub async fn fetch(
             case_sensitive,
             &mut matched,
             progress,
-        );
-        let (next, read) = match next {
-            Some(next) => {
-                let (n, r) = futures_util::future::join(next, read).await;
-                (Some(n), r)
-            }
-            None => (None, read.await),
-        };
-        read?;
+        )
+        .await?;
         match next {
-            Some((l, n)) => {
-                page = n?;
-                locator = Some(l);
-            }
+            Some(l) => locator = Some(l),
             None => break,
         }
     }
@@ -145,9 +129,8 @@ pub async fn fetch(
 /// Times a page whose connection breaks mid-way is asked for again.
 const PAGE_ATTEMPTS: u32 = 3;
 
-/// Stream one result page through [`match_page`]. A connection lost mid-page asks for the page
-/// again (by the same locator, which gives the same records) and skips the records already
-/// matched.
+/// Stream one result page through a [`PageReader`]. A connection lost mid-page asks for the
+/// page again (by the same locator) and skips the records already filed, by their Ids.
 #[allow(clippy::too_many_arguments)]
 async fn read_page(
     client: &Client,
@@ -160,10 +143,10 @@ async fn read_page(
     matched: &mut Matched,
     progress: &indicatif::ProgressBar,
 ) -> Result<(), SfError> {
-    let mut done = 0u64;
+    let mut reader = PageReader::default();
     let mut attempt = 1;
     loop {
-        let mut reader = PageReader::new(done);
+        let before = reader.read;
         let result = async {
             let mut each = |record: Record<'_>| {
                 reader.record(record, fields, prepared, case_sensitive, matched)
@@ -175,8 +158,7 @@ async fn read_page(
             csv.finish(&mut each)
         }
         .await;
-        progress.inc(reader.read.saturating_sub(done));
-        done = done.max(reader.read);
+        progress.inc(reader.read - before);
         match result {
             Ok(()) => return Ok(()),
             Err(e)
@@ -185,6 +167,7 @@ async fn read_page(
                     && attempt < PAGE_ATTEMPTS =>
             {
                 attempt += 1;
+                reader.again();
                 page = client
                     .query_job_page(job_id, locator, Some(PAGE_RECORDS))
                     .await?;
@@ -195,13 +178,17 @@ async fn read_page(
 }
 
 /// Matches the records of one result page (a CSV with a header row, columns in SELECT order).
+#[derive(Default)]
 struct PageReader {
     /// Column of Id, key, IsConverted and each mapping, once the header is read.
     columns: Option<Columns>,
-    /// Records read (after the header).
+    /// Records newly read on this page (for the progress bar).
     read: u64,
-    /// Records of an earlier attempt at this page, not matched again.
-    skip: u64,
+    /// Ids of the records filed from this page (18 characters).
+    filed: Vec<[u8; 18]>,
+    /// On a page asked for again: the Ids filed by the earlier attempts, not filed again (Ids,
+    /// not a count: nothing promises the same order twice).
+    skip: rustc_hash::FxHashSet<[u8; 18]>,
 }
 
 struct Columns {
@@ -209,15 +196,15 @@ struct Columns {
     key: usize,
     converted: Option<usize>,
     values: Vec<usize>,
+    /// Fields of the header row: every record must have as many.
+    width: usize,
 }
 
 impl PageReader {
-    fn new(skip: u64) -> Self {
-        Self {
-            columns: None,
-            read: 0,
-            skip,
-        }
+    /// Start the page over: its header comes again; what was filed is skipped.
+    fn again(&mut self) {
+        self.columns = None;
+        self.skip.extend(self.filed.drain(..));
     }
 
     fn record(
@@ -232,26 +219,41 @@ impl PageReader {
             self.columns = Some(header(record, fields)?);
             return Ok(());
         };
-        self.read += 1;
-        if self.read <= self.skip {
-            return Ok(());
-        }
-        let not_utf8 = || SfError::Decode {
+        let decode = |detail: String| SfError::Decode {
             what: "a Bulk API query result".to_owned(),
-            detail: format!("record {} is not UTF-8", self.read),
+            detail,
         };
+        if record.len() != columns.width {
+            return Err(decode(format!(
+                "a record has {} fields, the header {}",
+                record.len(),
+                columns.width
+            )));
+        }
+        let not_utf8 = || decode("a record is not UTF-8".to_owned());
         let record = record.text().map_err(|_| not_utf8())?;
         let text = |i: usize| record.get(i).ok_or_else(not_utf8);
+        let id = text(columns.id)?;
+        // The Id as filed: 18 characters (a 15-character one made whole); any other is no
+        // record Id, and matching drops it.
+        let id18: Option<[u8; 18]> = <[u8; 18]>::try_from(id.as_bytes()).ok().or_else(|| {
+            crate::report::convert::normalise_id(id)
+                .and_then(|whole| <[u8; 18]>::try_from(whole.as_bytes()).ok())
+        });
+        if self.skip.contains(&id18.unwrap_or_default()) {
+            return Ok(());
+        }
+        self.read += 1;
         let converted = match columns.converted {
             Some(c) => text(c)?.eq_ignore_ascii_case("true"),
             None => false,
         };
         let mut bad = None;
-        matched.add_record(
+        let filed = matched.add_record(
             prepared,
             fields,
             case_sensitive,
-            (text(columns.id)?, text(columns.key)?, converted),
+            (id, text(columns.key)?, converted),
             |m, out| match text(columns.values[m]) {
                 Ok(cell) => packed::put_bulk_cell(cell, fields.mapped[m], out),
                 Err(e) => {
@@ -260,6 +262,9 @@ impl PageReader {
                 }
             },
         );
+        if filed && let Some(id) = id18 {
+            self.filed.push(id);
+        }
         bad.map_or(Ok(()), Err)
     }
 }
@@ -274,6 +279,7 @@ fn header(record: Record<'_>, fields: &Fields<'_>) -> Result<Columns, SfError> {
         detail: format!("no column {name}"),
     };
     Ok(Columns {
+        width: record.len(),
         id: column("Id").ok_or_else(|| missing("Id"))?,
         key: column(&fields.key.name).ok_or_else(|| missing(&fields.key.name))?,
         converted: if fields.skip_converted {
