@@ -294,3 +294,73 @@ fn header(record: Record<'_>, fields: &Fields<'_>) -> Result<Columns, SfError> {
             .collect::<Result<Vec<_>, _>>()?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Decimal;
+    use crate::salesforce::describe::FieldType;
+
+    /// Feed `csv` to a page reader over one row (`ann@example.com`, value 3); the error if any.
+    fn read(csv: &str, reader: &mut PageReader, matched: &mut Matched) -> Result<(), SfError> {
+        let mut key_field = crate::report::test_support::field(FieldType::Email);
+        key_field.name = "Email".into();
+        let logins = crate::report::test_support::field(FieldType::Double);
+        let fields = Fields {
+            key: &key_field,
+            mapped: vec![&logins],
+            skip_converted: false,
+        };
+        let mut prepared = Prepared::default();
+        let mut values = Vec::new();
+        packed::put(Some(&Value::Number(Decimal::from_i64(3))), &mut values);
+        prepared
+            .rows
+            .push("ann@example.com", "ann@example.com", 2, Some(&values))
+            .expect("a row");
+        let mut each =
+            |record: Record<'_>| reader.record(record, &fields, &prepared, false, matched);
+        let mut stream = CsvStream::new();
+        stream.feed(csv.as_bytes(), &mut each)?;
+        stream.finish(&mut each)
+    }
+
+    #[test]
+    fn a_record_narrower_than_the_header_is_refused() {
+        let mut matched = Matched::default();
+        let err = read(
+            "\"Id\",\"Email\",\"Test__c\"\n\"00Q000000000001AAA\",\"ann@example.com\"\n",
+            &mut PageReader::default(),
+            &mut matched,
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("2 fields, the header 3"), "{err}");
+        assert!(matched.plan.is_empty());
+    }
+
+    #[test]
+    fn a_page_read_again_files_each_record_once_in_any_order() {
+        let mut matched = Matched::default();
+        let mut reader = PageReader::default();
+        let header = "Id,Email,Test__c\n";
+        read(
+            &format!("{header}00Q000000000001AAA,ann@example.com,1\n"),
+            &mut reader,
+            &mut matched,
+        )
+        .expect("first attempt");
+        reader.again();
+        // The page again, in another order, with a record the first attempt never reached.
+        read(
+            &format!(
+                "{header}00Q000000000002AAA,ann@example.com,2\n00Q000000000001AAA,ann@example.com,1\n"
+            ),
+            &mut reader,
+            &mut matched,
+        )
+        .expect("second attempt");
+        assert_eq!(matched.live, [2]);
+        assert_eq!(matched.plan.len(), 2);
+        assert_eq!(reader.read, 2);
+    }
+}
