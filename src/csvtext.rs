@@ -3,7 +3,7 @@
 
 /// Whether `text` must be quoted.
 #[must_use]
-pub fn needs_quotes(text: &str) -> bool {
+fn needs_quotes(text: &str) -> bool {
     text.bytes()
         .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
         || text.starts_with(' ')

@@ -27,6 +27,14 @@ pub enum Value {
     DateTime(DateTime<Utc>),
 }
 
+/// A value's text (as [`Value::write_text`] writes it) as a Bulk API 2.0 ingest cell: empty
+/// (null, or an empty text, which Salesforce stores as null) is [`BULK_NULL`], since an empty
+/// cell would leave the field as it is.
+#[must_use]
+pub fn bulk_cell(text: &str) -> &str {
+    if text.is_empty() { BULK_NULL } else { text }
+}
+
 /// How Bulk API 2.0 ingest clears a field: an empty cell leaves it unchanged (Bulk 2.0 guide,
 /// "Valid CSV Record Rows"; research §5.2).
 pub const BULK_NULL: &str = "#N/A";
@@ -138,12 +146,14 @@ impl Value {
     /// The value as a Bulk API 2.0 ingest CSV cell: `#N/A` clears the field.
     #[must_use]
     pub fn to_bulk_csv(&self) -> Cow<'_, str> {
-        match self {
-            Self::Null => Cow::Borrowed(BULK_NULL),
-            Self::Text(text) => Cow::Borrowed(text),
-            Self::Bool(true) => Cow::Borrowed("true"),
-            Self::Bool(false) => Cow::Borrowed("false"),
-            other => Cow::Owned(other.to_string()),
+        if let Self::Text(text) = self {
+            return Cow::Borrowed(bulk_cell(text));
+        }
+        let mut text = String::new();
+        self.write_text(&mut text);
+        match bulk_cell(&text) {
+            BULK_NULL => Cow::Borrowed(BULK_NULL),
+            _ => Cow::Owned(text),
         }
     }
 

@@ -14,21 +14,20 @@ use super::{Counts, RecordCounts, ReportRef};
 type Csv = csv::Writer<BufWriter<File>>;
 
 /// One CSV line (`\n`-terminated), each field quoted only when it must be.
-fn csv_line(out: &mut impl std::io::Write, fields: &[&str]) -> std::io::Result<()> {
-    let mut cell = Vec::new();
+fn csv_line(
+    out: &mut impl std::io::Write,
+    line: &mut Vec<u8>,
+    fields: &[&str],
+) -> std::io::Result<()> {
+    line.clear();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
-            out.write_all(b",")?;
+            line.push(b',');
         }
-        if crate::csvtext::needs_quotes(field) {
-            cell.clear();
-            crate::csvtext::push_cell(&mut cell, field);
-            out.write_all(&cell)?;
-        } else {
-            out.write_all(field.as_bytes())?;
-        }
+        crate::csvtext::push_cell(line, field);
     }
-    out.write_all(b"\n")
+    line.push(b'\n');
+    out.write_all(line)
 }
 
 /// An open run directory.
@@ -43,6 +42,8 @@ pub struct RunDir {
     /// Written line by line without the `csv` crate: a wide run writes millions of lines here
     /// and its writer was ~15 % of the CPU (issue 6).
     changes: BufWriter<File>,
+    /// The `changes.csv` line being written, reused.
+    line: Vec<u8>,
     log: BufWriter<File>,
 }
 
@@ -117,10 +118,15 @@ impl RunDir {
             changes: {
                 let mut w =
                     BufWriter::with_capacity(64 * 1024, File::create(path.join("changes.csv"))?);
-                csv_line(&mut w, &["id", "key", "field", "old", "new"])?;
+                csv_line(
+                    &mut w,
+                    &mut Vec::new(),
+                    &["id", "key", "field", "old", "new"],
+                )?;
                 w.flush()?;
                 w
             },
+            line: Vec::new(),
             log: BufWriter::new(File::create(path.join("log.txt"))?),
             path,
             record,
@@ -185,7 +191,11 @@ impl RunDir {
         old: &str,
         new: &str,
     ) -> std::io::Result<()> {
-        csv_line(&mut self.changes, &[id, key, field, old, new])
+        csv_line(
+            &mut self.changes,
+            &mut self.line,
+            &[id, key, field, old, new],
+        )
     }
 
     /// Flush the CSVs and the log (after each write batch, so a kill loses little).

@@ -224,13 +224,18 @@ impl Client {
 
     /// Upload the job's whole CSV (one upload per job, ≤ 100 MB; research §5.1).
     pub async fn upload_job_data(&self, job_id: &str, csv: String) -> Result<(), SfError> {
+        self.upload(job_id, Body::Csv(bytes::Bytes::from(csv)))
+            .await
+    }
+
+    async fn upload(&self, job_id: &str, body: Body) -> Result<(), SfError> {
         check_api_name(job_id)?;
         let mut req = Request::new(
             Method::PUT,
             format!("{}/{job_id}/batches", self.ingest_path()),
             CallKind::BulkIngest,
         );
-        req.body = Body::Csv(bytes::Bytes::from(csv));
+        req.body = body;
         self.execute(req).await.map(drop)
     }
 
@@ -252,14 +257,7 @@ impl Client {
         file: std::sync::Arc<tempfile::NamedTempFile>,
         len: u64,
     ) -> Result<(), SfError> {
-        check_api_name(job_id)?;
-        let mut req = Request::new(
-            Method::PUT,
-            format!("{}/{job_id}/batches", self.ingest_path()),
-            CallKind::BulkIngest,
-        );
-        req.body = Body::CsvFile(file, len);
-        self.execute(req).await.map(drop)
+        self.upload(job_id, Body::CsvFile(file, len)).await
     }
 
     /// Mark the upload complete: processing starts.
@@ -423,40 +421,23 @@ impl Client {
         })
     }
 
-    /// One page of a query job's results; pass the previous page's locator to continue.
+    /// One page of a query job's results, read whole; pass the previous page's locator to
+    /// continue.
     pub async fn query_job_results(
         &self,
         job_id: &str,
         locator: Option<&str>,
         max_records: Option<u64>,
     ) -> Result<QueryResults, SfError> {
-        check_api_name(job_id)?;
-        let mut req = Request::new(
-            Method::GET,
-            format!("{}/{job_id}/results", self.query_jobs_path()),
-            CallKind::BulkQuery,
-        );
-        req.accept = "text/csv";
-        if let Some(n) = max_records {
-            req.query.push(("maxRecords".to_owned(), n.to_string()));
+        let mut page = self.query_job_page(job_id, locator, max_records).await?;
+        let mut csv = Vec::new();
+        while let Some(chunk) = page.chunk().await? {
+            csv.extend_from_slice(&chunk);
         }
-        if let Some(l) = locator {
-            req.query.push(("locator".to_owned(), l.to_owned()));
-        }
-        let resp = self.execute(req).await?;
-        let header = |name: &str| {
-            resp.headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(str::to_owned)
-        };
-        let locator = header("sforce-locator").filter(|l| !l.is_empty() && l != "null");
-        let records = header("sforce-numberofrecords").and_then(|n| n.parse().ok());
         Ok(QueryResults {
-            csv: resp.body,
-            locator,
-            records,
+            csv: String::from_utf8_lossy(&csv).into_owned(),
+            locator: page.next,
+            records: page.records,
         })
     }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
-use crate::report::value::BULK_NULL;
+use crate::report::value::bulk_cell;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -370,11 +370,7 @@ async fn write_bulk(
         }
         changes.each_text(i, &mut scratch, &mut |m, _, new| {
             if let Some(c) = column_of[m] {
-                // An empty text is a null (Salesforce stores no empty text): `#N/A` clears.
-                crate::csvtext::push_cell(
-                    &mut cells[c],
-                    if new.is_empty() { BULK_NULL } else { new },
-                );
+                crate::csvtext::push_cell(&mut cells[c], bulk_cell(new));
             }
         });
         for cell in &cells {

@@ -46,6 +46,12 @@ pub struct Rows {
     index: hashbrown::HashTable<u32>,
 }
 
+/// Key `i` of keys held one after another, key `i` ending at `ends[i]`.
+fn key_at<'k>(keys: &'k str, ends: &[u32], i: usize) -> &'k str {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &keys[start..ends[i] as usize]
+}
+
 fn hash_key(key: &str) -> u64 {
     use std::hash::BuildHasher as _;
     rustc_hash::FxBuildHasher.hash_one(key)
@@ -169,12 +175,9 @@ impl Rows {
             key_end,
             ..
         } = self;
-        let key_of = |s: u32| {
-            let s = s as usize;
-            let start = if s == 0 { 0 } else { key_end[s - 1] as usize };
-            &keys[start..key_end[s] as usize]
-        };
-        index.insert_unique(hash_key(norm), slot, |&s| hash_key(key_of(s)));
+        index.insert_unique(hash_key(norm), slot, |&s| {
+            hash_key(key_at(keys, key_end, s as usize))
+        });
         Ok(slot as usize)
     }
 
