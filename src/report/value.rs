@@ -2,10 +2,9 @@
 //! side ([`crate::report::convert`]) and the Salesforce side (REST JSON, Bulk 2.0 query CSV), so the
 //! diff is a plain `==` (SPEC §5 step 5).
 
-use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Timelike as _, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 
 use super::convert::{self, ConvertError};
 use super::decimal::Decimal;
@@ -27,12 +26,16 @@ pub enum Value {
     DateTime(DateTime<Utc>),
 }
 
-/// A value's text (as [`Value::write_text`] writes it) as a Bulk API 2.0 ingest cell: empty
-/// (null, or an empty text, which Salesforce stores as null) is [`BULK_NULL`], since an empty
-/// cell would leave the field as it is.
+/// A value's CSV cell (as [`crate::sync::packed::push_cell`] writes it) as a Bulk API 2.0
+/// ingest cell: empty (null, or an empty text, which Salesforce stores as null) is
+/// [`BULK_NULL`], since an empty cell would leave the field as it is.
 #[must_use]
-pub fn bulk_cell(text: &str) -> &str {
-    if text.is_empty() { BULK_NULL } else { text }
+pub fn bulk_cell(cell: &[u8]) -> &[u8] {
+    if cell.is_empty() {
+        BULK_NULL.as_bytes()
+    } else {
+        cell
+    }
 }
 
 /// How Bulk API 2.0 ingest clears a field: an empty cell leaves it unchanged (Bulk 2.0 guide,
@@ -143,18 +146,22 @@ impl Value {
         }
     }
 
-    /// The value as a Bulk API 2.0 ingest CSV cell: `#N/A` clears the field.
+    /// The value as the Bulk upload sends it (its packed form written as a cell, as the sync's
+    /// upload writes it, `#N/A` to clear), read back as CSV.
+    #[cfg(test)]
     #[must_use]
-    pub fn to_bulk_csv(&self) -> Cow<'_, str> {
-        if let Self::Text(text) = self {
-            return Cow::Borrowed(bulk_cell(text));
-        }
-        let mut text = String::new();
-        self.write_text(&mut text);
-        match bulk_cell(&text) {
-            BULK_NULL => Cow::Borrowed(BULK_NULL),
-            _ => Cow::Owned(text),
-        }
+    pub fn to_bulk_csv(&self) -> String {
+        let mut packed = Vec::new();
+        crate::sync::packed::put(Some(self), &mut packed);
+        let mut cell = Vec::new();
+        crate::sync::packed::push_cell(&packed, &mut cell);
+        let mut line = bulk_cell(&cell).to_vec();
+        line.push(b'\n');
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_slice());
+        let record = reader.records().next().and_then(Result::ok);
+        record.map(|r| r[0].to_owned()).unwrap_or_default()
     }
 
     /// Whether this is `Null`.
@@ -187,7 +194,7 @@ fn number_to_json(d: Decimal) -> serde_json::Value {
 impl fmt::Display for Value {
     /// The value as sent, for logs and `changes.csv`: the Bulk CSV text, with null as empty.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 64];
+        let mut buf = Rendered::default();
         match self {
             Self::Null => Ok(()),
             Self::Text(text) => f.write_str(text),
@@ -204,7 +211,7 @@ impl Value {
     /// Append the value as [`Display`](fmt::Display) shows it, without the formatting machinery
     /// for the usual numbers, dates and datetimes (a million-row run writes millions; issue 6).
     pub fn write_text(&self, out: &mut String) {
-        let mut buf = [0u8; 64];
+        let mut buf = Rendered::default();
         match self {
             Self::Null => {}
             Self::Text(text) => out.push_str(text),
@@ -223,85 +230,20 @@ impl Value {
 
     /// Numbers within 19 digits, dates and datetimes of years 0–9999 (no leap second), written
     /// digit by digit into `buf`; `None` for anything else.
-    fn render<'b>(&self, buf: &'b mut [u8; 64]) -> Option<&'b str> {
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            buf[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        match self {
+    fn render<'b>(&self, buf: &'b mut Rendered) -> Option<&'b str> {
+        let ok = match self {
             Self::Number(d) => {
                 let (mantissa, scale) = d.to_parts();
-                let magnitude = u64::try_from(mantissa.unsigned_abs()).ok()?;
-                let mut digits = [0u8; 20];
-                let mut n = digits.len();
-                let mut rest = magnitude;
-                loop {
-                    n -= 1;
-                    #[allow(clippy::cast_possible_truncation)] // one digit
-                    {
-                        digits[n] = b'0' + (rest % 10) as u8;
-                    }
-                    rest /= 10;
-                    if rest == 0 {
-                        break;
-                    }
-                }
-                let digits = &digits[n..];
-                let scale = scale as usize;
-                if scale > 30 {
-                    return None;
-                }
-                if mantissa < 0 {
-                    put(b"-");
-                }
-                if scale == 0 {
-                    put(digits);
-                } else if digits.len() > scale {
-                    let (int, frac) = digits.split_at(digits.len() - scale);
-                    put(int);
-                    put(b".");
-                    put(frac);
-                } else {
-                    put(b"0.");
-                    for _ in 0..scale - digits.len() {
-                        put(b"0");
-                    }
-                    put(digits);
-                }
+                buf.number(mantissa, scale)
             }
-            Self::Date(date) => {
-                let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-                put(&four(year));
-                put(b"-");
-                put(&two(date.month()));
-                put(b"-");
-                put(&two(date.day()));
-            }
-            Self::DateTime(dt) => {
-                let year = u32::try_from(dt.year()).ok().filter(|y| *y <= 9999)?;
-                if dt.nanosecond() >= 1_000_000_000 {
-                    return None;
-                }
-                put(&four(year));
-                put(b"-");
-                put(&two(dt.month()));
-                put(b"-");
-                put(&two(dt.day()));
-                put(b"T");
-                put(&two(dt.hour()));
-                put(b":");
-                put(&two(dt.minute()));
-                put(b":");
-                put(&two(dt.second()));
-                put(b".");
-                let millis = dt.nanosecond() / 1_000_000;
-                put(&[digit(millis / 100), digit(millis / 10), digit(millis)]);
-                put(b"Z");
-            }
-            _ => return None,
+            Self::Date(date) => buf.date(i64::from(date.num_days_from_ce())),
+            Self::DateTime(dt) => buf.datetime(dt.timestamp(), dt.timestamp_subsec_nanos()),
+            _ => false,
+        };
+        if !ok {
+            return None;
         }
-        std::str::from_utf8(&buf[..at]).ok()
+        std::str::from_utf8(buf.bytes()).ok()
     }
 
     /// Years outside 0..=9999, leap seconds, numbers beyond 19 digits: chrono's and the
@@ -314,6 +256,144 @@ impl Value {
             other => write!(f, "{other:?}"),
         }
     }
+}
+
+/// A number, date or datetime written digit by digit as [`Value`]'s `Display` shows it: numbers
+/// whose mantissa fits 64 bits, dates and datetimes of years 0–9999 (no leap second). The packed
+/// rows of a sync render from their parts without building a `Value` (issue 6).
+#[derive(Clone, Copy)]
+pub struct Rendered {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for Rendered {
+    fn default() -> Self {
+        Self {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+/// Days from 0001-01-01 (chrono's `num_days_from_ce` minus one) to 1970-01-01.
+const CE_TO_UNIX_DAYS: i64 = 719_162;
+
+impl Rendered {
+    /// The text written.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// `mantissa × 10^-scale` (normalised or not, spelled as given); false when out of range.
+    pub fn number(&mut self, mantissa: i128, scale: u32) -> bool {
+        self.len = 0;
+        let Ok(magnitude) = u64::try_from(mantissa.unsigned_abs()) else {
+            return false;
+        };
+        let scale = scale as usize;
+        if scale > 30 {
+            return false;
+        }
+        let mut digits = [0u8; 20];
+        let mut n = digits.len();
+        let mut rest = magnitude;
+        loop {
+            n -= 1;
+            #[allow(clippy::cast_possible_truncation)] // one digit
+            {
+                digits[n] = b'0' + (rest % 10) as u8;
+            }
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let digits = &digits[n..];
+        if mantissa < 0 {
+            self.put(b"-");
+        }
+        if scale == 0 {
+            self.put(digits);
+        } else if digits.len() > scale {
+            let (int, frac) = digits.split_at(digits.len() - scale);
+            self.put(int);
+            self.put(b".");
+            self.put(frac);
+        } else {
+            self.put(b"0.");
+            for _ in 0..scale - digits.len() {
+                self.put(b"0");
+            }
+            self.put(digits);
+        }
+        true
+    }
+
+    /// The date `days_from_ce` days after 0001-01-01 counted from 1 (chrono's
+    /// `num_days_from_ce`), `YYYY-MM-DD`; false outside years 0–9999.
+    pub fn date(&mut self, days_from_ce: i64) -> bool {
+        self.len = 0;
+        let Some((year, month, day)) = civil(days_from_ce - 1 - CE_TO_UNIX_DAYS) else {
+            return false;
+        };
+        self.put(&four(year));
+        self.put(b"-");
+        self.put(&two(month));
+        self.put(b"-");
+        self.put(&two(day));
+        true
+    }
+
+    /// The UTC datetime `secs` after the Unix epoch, `YYYY-MM-DDTHH:MM:SS.mmmZ`; false outside
+    /// years 0–9999 or in a leap second.
+    pub fn datetime(&mut self, secs: i64, nanos: u32) -> bool {
+        if nanos >= 1_000_000_000 {
+            self.len = 0;
+            return false;
+        }
+        let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        if !self.date(days + 1 + CE_TO_UNIX_DAYS) {
+            return false;
+        }
+        let of_day = u32::try_from(of_day).unwrap_or(0);
+        self.put(b"T");
+        self.put(&two(of_day / 3600));
+        self.put(b":");
+        self.put(&two(of_day / 60 % 60));
+        self.put(b":");
+        self.put(&two(of_day % 60));
+        self.put(b".");
+        let millis = nanos / 1_000_000;
+        self.put(&[digit(millis / 100), digit(millis / 10), digit(millis)]);
+        self.put(b"Z");
+        true
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of `days` after 1970-01-01 (H. Hinnant's
+/// `civil_from_days`), for years 0–9999.
+fn civil(days: i64) -> Option<(u32, u32, u32)> {
+    let z = days.checked_add(719_468)?;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Some((
+        u32::try_from(year).ok().filter(|y| *y <= 9999)?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    ))
 }
 
 #[allow(clippy::cast_possible_truncation)] // n % 10 is one digit
@@ -338,6 +418,47 @@ mod tests {
 
     fn num(text: &str) -> Value {
         Value::Number(Decimal::parse(text).unwrap())
+    }
+
+    #[test]
+    fn every_day_and_second_of_the_calendar_is_written_as_chrono_writes_it() {
+        let mut buf = Rendered::default();
+        // Every day of a whole 400-year cycle of leap rules at each end and around the epoch,
+        // every 97th day between, and the days just outside years 0–9999.
+        let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap().num_days_from_ce();
+        let first = day(0);
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+            .unwrap()
+            .num_days_from_ce();
+        let every = (first..day(401))
+            .chain(day(1900)..day(2101))
+            .chain(day(9599)..=last)
+            .chain((first..last).step_by(97));
+        for days in every {
+            let date = NaiveDate::from_num_days_from_ce_opt(days).unwrap();
+            assert!(buf.date(i64::from(days)), "{date}");
+            assert_eq!(buf.bytes(), date.format("%Y-%m-%d").to_string().as_bytes());
+        }
+        assert!(!buf.date(i64::from(first) - 1));
+        assert!(!buf.date(i64::from(last) + 1));
+        // Datetimes across the epoch, the seconds of a day, and milliseconds.
+        for secs in (-86_400 * 3..86_400 * 3).step_by(7).chain([
+            -62_167_219_200,
+            253_402_300_799,
+            1_764_547_200,
+        ]) {
+            for nanos in [0, 1_000_000, 999_999_999, 123_456_789] {
+                let at = DateTime::from_timestamp(secs, nanos).unwrap();
+                assert!(buf.datetime(secs, nanos), "{at}");
+                assert_eq!(
+                    buf.bytes(),
+                    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().as_bytes()
+                );
+            }
+        }
+        assert!(!buf.datetime(253_402_300_800, 0), "year 10000");
+        assert!(!buf.datetime(-62_167_219_201, 0), "year -1");
+        assert!(!buf.datetime(0, 1_000_000_000), "a leap second");
     }
 
     #[test]

@@ -198,6 +198,12 @@ impl RunDir {
         )
     }
 
+    /// Append whole `changes.csv` lines (`id,key,field,old,new`, each cell already quoted where
+    /// it must be, each line ending in `\n`): the sync's fast path.
+    pub fn change_lines(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.changes.write_all(lines)
+    }
+
     /// Flush the CSVs and the log (after each write batch, so a kill loses little).
     pub fn flush(&mut self) -> std::io::Result<()> {
         for w in [

@@ -355,7 +355,7 @@ async fn write_bulk(
     let mut current: Option<(std::io::BufWriter<tempfile::NamedTempFile>, u64)> = None;
     let mut members: Vec<usize> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
-    let mut scratch = (String::new(), String::new());
+    let mut scratch = (Vec::new(), Vec::new());
     // Where each mapping's cell is: its column, or none when no record changes it.
     let mut column_of = vec![None; fields.mapped.len()];
     for (c, &m) in columns.iter().enumerate() {
@@ -368,9 +368,9 @@ async fn write_bulk(
         for cell in &mut cells {
             cell.clear();
         }
-        changes.each_text(i, &mut scratch, &mut |m, _, new| {
+        changes.each_cell(i, &mut scratch, &mut |m, _, new| {
             if let Some(c) = column_of[m] {
-                crate::csvtext::push_cell(&mut cells[c], bulk_cell(new));
+                cells[c].extend_from_slice(bulk_cell(new));
             }
         });
         for cell in &cells {

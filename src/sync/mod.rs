@@ -245,9 +245,9 @@ pub async fn run(
 
     // 4. A dry run stops here: the plan is the result.
     if options.dry_run {
-        let mut scratch = (String::new(), String::new());
+        let mut lines = ChangeLines::new(integration);
         for i in 0..planned {
-            write_changes(run, integration, &view, i, &mut scratch)?;
+            lines.write(run, &view, i)?;
         }
         finish_counts(run, &states, RowState::Updated);
         run.log("dry run: nothing was written");
@@ -266,9 +266,9 @@ pub async fn run(
         run,
         changes: &view,
         accepted: {
-            let mut scratch = (String::new(), String::new());
+            let mut lines = ChangeLines::new(integration);
             let view = &view;
-            move |run: &mut RunDir, i: usize| write_changes(run, integration, view, i, &mut scratch)
+            move |run: &mut RunDir, i: usize| lines.write(run, view, i)
         },
         key: |i: usize| rows.key(plan.row(i)).to_owned(),
         error: None,
@@ -436,24 +436,66 @@ fn finish_counts(run: &mut RunDir, states: &[RowState], pending: RowState) {
     }
 }
 
-fn write_changes(
-    run: &mut RunDir,
-    integration: &Integration,
-    view: &plan::PlanView<'_>,
-    i: usize,
-    scratch: &mut (String, String),
-) -> std::io::Result<()> {
-    use plan::Changes as _;
-    let id = view.plan.id(i);
-    let key = view.rows.key(view.plan.row(i));
-    let mut result = Ok(());
-    view.each_text(i, scratch, &mut |mapping, old, new| {
-        if result.is_ok() {
-            let field = &integration.fields[mapping].salesforce;
-            result = run.change(id, key, field, old, new);
+/// Writes planned records' `changes.csv` lines: the record's `id,key,` once, each field's name
+/// quoted once, old and new values straight from the packed rows (issue 6).
+struct ChangeLines {
+    /// Each mapping's Salesforce field name as a CSV cell.
+    field_cells: Vec<Vec<u8>>,
+    prefix: Vec<u8>,
+    lines: Vec<u8>,
+    cells: (Vec<u8>, Vec<u8>),
+}
+
+impl ChangeLines {
+    fn new(integration: &Integration) -> Self {
+        let field_cells = integration
+            .fields
+            .iter()
+            .map(|f| {
+                let mut cell = Vec::new();
+                crate::csvtext::push_cell(&mut cell, &f.salesforce);
+                cell
+            })
+            .collect();
+        Self {
+            field_cells,
+            prefix: Vec::new(),
+            lines: Vec::new(),
+            cells: (Vec::new(), Vec::new()),
         }
-    });
-    result
+    }
+
+    /// Append planned record `i`'s lines to `changes.csv`.
+    fn write(
+        &mut self,
+        run: &mut RunDir,
+        view: &plan::PlanView<'_>,
+        i: usize,
+    ) -> std::io::Result<()> {
+        use plan::Changes as _;
+        let Self {
+            field_cells,
+            prefix,
+            lines,
+            cells,
+        } = self;
+        prefix.clear();
+        crate::csvtext::push_cell(prefix, view.plan.id(i));
+        prefix.push(b',');
+        crate::csvtext::push_cell(prefix, view.rows.key(view.plan.row(i)));
+        prefix.push(b',');
+        lines.clear();
+        view.each_cell(i, cells, &mut |mapping, old, new| {
+            lines.extend_from_slice(prefix);
+            lines.extend_from_slice(&field_cells[mapping]);
+            lines.push(b',');
+            lines.extend_from_slice(old);
+            lines.push(b',');
+            lines.extend_from_slice(new);
+            lines.push(b'\n');
+        });
+        run.change_lines(lines)
+    }
 }
 
 fn stop_error(error: &SfError) -> Stop {

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate};
 
+use crate::report::value::Rendered;
 use crate::report::{Decimal, Value};
 
 /// `None`: the row leaves the field alone (an empty cell under `empty_cells = "skip"`).
@@ -163,6 +164,59 @@ pub fn write_text(item: &[u8], out: &mut String) {
     }
 }
 
+/// Append an item as one CSV cell of its [`write_text`] text (quoted where it must be; empty for
+/// null, [`LEAVE`] and [`SAME`]), written from the bytes without building a [`Value`]: every
+/// planned value goes through here for the Bulk upload and `changes.csv` (issue 6).
+pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
+    let Some((&tag, rest)) = item.split_first() else {
+        return;
+    };
+    let mut rendered = Rendered::default();
+    let done = match tag {
+        LEAVE | NULL | SAME => true,
+        FALSE => {
+            out.extend_from_slice(b"false");
+            true
+        }
+        TRUE => {
+            out.extend_from_slice(b"true");
+            true
+        }
+        TEXT => {
+            let (len, n) = get_varint(rest);
+            let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            crate::csvtext::push_cell_bytes(out, rest.get(n..end).unwrap_or_default());
+            true
+        }
+        NUMBER => {
+            let (mantissa, n) = get_varint(rest);
+            let (scale, _) = get_varint(&rest[n..]);
+            rendered.number(unzigzag(mantissa), u32::try_from(scale).unwrap_or(u32::MAX))
+        }
+        DATE => {
+            let (days, _) = get_varint(rest);
+            i64::try_from(unzigzag(days)).is_ok_and(|days| rendered.date(days))
+        }
+        DATETIME => {
+            let (secs, n) = get_varint(rest);
+            let (nanos, _) = get_varint(&rest[n..]);
+            match (i64::try_from(unzigzag(secs)), u32::try_from(nanos)) {
+                (Ok(secs), Ok(nanos)) => rendered.datetime(secs, nanos),
+                _ => false,
+            }
+        }
+        _ => true,
+    };
+    if done {
+        // Digits, dashes, colons and dots: never quoted.
+        out.extend_from_slice(rendered.bytes());
+    } else if let Some(value) = get(item) {
+        let mut text = String::new();
+        value.write_text(&mut text);
+        crate::csvtext::push_cell(out, &text);
+    }
+}
+
 fn zigzag(v: i128) -> u128 {
     #[allow(clippy::cast_sign_loss)] // the zigzag mapping is a bit pattern
     let v = ((v << 1) ^ (v >> 127)) as u128;
@@ -243,12 +297,15 @@ mod tests {
         let decoded: Vec<Option<Value>> = items(&buf).map(get).collect();
         assert_eq!(decoded, values);
         for (item, value) in items(&buf).zip(&values) {
-            let mut text = String::new();
-            write_text(item, &mut text);
-            assert_eq!(
-                text,
-                value.as_ref().map(ToString::to_string).unwrap_or_default()
-            );
+            let text = value.as_ref().map(ToString::to_string).unwrap_or_default();
+            let mut written = String::new();
+            write_text(item, &mut written);
+            assert_eq!(written, text);
+            let mut cell = Vec::new();
+            push_cell(item, &mut cell);
+            let mut expected = Vec::new();
+            crate::csvtext::push_cell(&mut expected, &text);
+            assert_eq!(cell, expected, "{value:?}");
         }
     }
 

@@ -169,13 +169,14 @@ pub trait Changes {
     fn record_id(&self, i: usize) -> &str;
     /// Record `i`'s changes as values (the REST path's JSON).
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
-    /// Record `i`'s changes as text, `(mapping, old, new)` as `Display` shows them (null as
-    /// empty), built in `scratch` without allocating per field (the Bulk CSV, `changes.csv`).
-    fn each_text(
+    /// Record `i`'s changes as CSV cells, `(mapping, old, new)`, each as `Display` shows the
+    /// value (null as empty) and quoted where it must be, built in `scratch` without allocating
+    /// per field (the Bulk upload, `changes.csv`).
+    fn each_cell(
         &self,
         i: usize,
-        scratch: &mut (String, String),
-        each: &mut dyn FnMut(usize, &str, &str),
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut dyn FnMut(usize, &[u8], &[u8]),
     );
     /// The mappings record `i` changes.
     fn each_mapping(&self, i: usize, each: &mut dyn FnMut(usize));
@@ -194,17 +195,21 @@ impl Changes for Vec<RecordChange> {
         Cow::Borrowed(&self[i].changes)
     }
 
-    fn each_text(
+    fn each_cell(
         &self,
         i: usize,
-        scratch: &mut (String, String),
-        each: &mut dyn FnMut(usize, &str, &str),
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut dyn FnMut(usize, &[u8], &[u8]),
     ) {
+        let mut text = String::new();
         for c in &self[i].changes {
             scratch.0.clear();
             scratch.1.clear();
-            c.old.write_text(&mut scratch.0);
-            c.new.write_text(&mut scratch.1);
+            for (value, cell) in [(&c.old, &mut scratch.0), (&c.new, &mut scratch.1)] {
+                text.clear();
+                value.write_text(&mut text);
+                crate::csvtext::push_cell(cell, &text);
+            }
             each(c.mapping, &scratch.0, &scratch.1);
         }
     }
@@ -229,17 +234,17 @@ impl Changes for PlanView<'_> {
         Cow::Owned(self.plan.changes(i, self.rows))
     }
 
-    fn each_text(
+    fn each_cell(
         &self,
         i: usize,
-        scratch: &mut (String, String),
-        each: &mut dyn FnMut(usize, &str, &str),
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut dyn FnMut(usize, &[u8], &[u8]),
     ) {
         for (mapping, old, new) in self.plan.changed_items(i, self.rows) {
             scratch.0.clear();
             scratch.1.clear();
-            packed::write_text(old, &mut scratch.0);
-            packed::write_text(new, &mut scratch.1);
+            packed::push_cell(old, &mut scratch.0);
+            packed::push_cell(new, &mut scratch.1);
             each(mapping, &scratch.0, &scratch.1);
         }
     }
