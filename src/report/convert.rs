@@ -74,19 +74,45 @@ fn quoted(cell: &str) -> String {
 /// and datetimes written in another style than ISO 8601. The cell must not be empty after
 /// trimming (see the module docs); an empty one gives [`ConvertError::Empty`].
 pub fn convert(cell: &str, field: &Field, format: Option<&str>) -> Result<Value, ConvertError> {
-    let cell = cell.trim();
+    convert_ref(cell, field, format).map(Converted::into_value)
+}
+
+/// A converted cell: a text value borrowed from the cell or the field's picklist, or any value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Converted<'a> {
+    Text(&'a str),
+    Value(Value),
+}
+
+impl Converted<'_> {
+    #[must_use]
+    pub fn into_value(self) -> Value {
+        match self {
+            Self::Text(text) => Value::Text(text.to_owned()),
+            Self::Value(value) => value,
+        }
+    }
+}
+
+/// [`convert`] without copying a text value (a sync converts millions of cells; issue 6).
+pub fn convert_ref<'a>(
+    cell: &'a str,
+    field: &'a Field,
+    format: Option<&str>,
+) -> Result<Converted<'a>, ConvertError> {
+    let cell = trim(cell);
     if cell.is_empty() {
         return Err(ConvertError::Empty);
     }
-    match field.field_type {
+    let value = match field.field_type {
         FieldType::String
         | FieldType::Textarea
         | FieldType::Phone
         | FieldType::Url
         | FieldType::Combobox
-        | FieldType::Encryptedstring => text(cell, field),
-        FieldType::Email => email(cell, field),
-        FieldType::Picklist => picklist(cell, field),
+        | FieldType::Encryptedstring => return text(cell, field),
+        FieldType::Email => return email(cell, field),
+        FieldType::Picklist => return picklist(cell, field),
         FieldType::Multipicklist => {
             check_bulk_null(cell)?;
             let joined = normalise_multipicklist(cell, field, field.restricted_picklist)?;
@@ -113,6 +139,17 @@ pub fn convert(cell: &str, field: &Field, format: Option<&str>) -> Result<Value,
         | FieldType::Datacategorygroupreference
         | FieldType::Time
         | FieldType::Other) => Err(ConvertError::UnsupportedType(other)),
+    };
+    value.map(Converted::Value)
+}
+
+/// `str::trim`, without its character decoding for the usual cell that starts and ends in a
+/// printable ASCII character.
+#[must_use]
+pub fn trim(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => cell,
+        _ => cell.trim(),
     }
 }
 
@@ -132,6 +169,10 @@ fn check_length(cell: &str, field: &Field) -> Result<(), ConvertError> {
     if field.length == 0 {
         return Ok(());
     }
+    // A character takes at least one byte.
+    if cell.len() <= field.length as usize {
+        return Ok(());
+    }
     let chars = cell.chars().count();
     if chars > field.length as usize {
         return Err(ConvertError::TooLong {
@@ -142,15 +183,15 @@ fn check_length(cell: &str, field: &Field) -> Result<(), ConvertError> {
     Ok(())
 }
 
-fn text(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+fn text<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError> {
     check_bulk_null(cell)?;
     check_length(cell, field)?;
-    Ok(Value::Text(cell.to_owned()))
+    Ok(Converted::Text(cell))
 }
 
 /// A light check, enough to catch a shifted column; Salesforce has the last word
 /// (`INVALID_EMAIL_ADDRESS`).
-fn email(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+fn email<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError> {
     check_length(cell, field)?;
     let valid = cell.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
@@ -162,7 +203,7 @@ fn email(cell: &str, field: &Field) -> Result<Value, ConvertError> {
             && !cell.chars().any(|c| c.is_whitespace() || c.is_control())
     });
     if valid {
-        Ok(Value::Text(cell.to_owned()))
+        Ok(Converted::Text(cell))
     } else {
         Err(ConvertError::InvalidEmail {
             value: quoted(cell),
@@ -173,12 +214,13 @@ fn email(cell: &str, field: &Field) -> Result<Value, ConvertError> {
 /// Active values only: Salesforce rejects an inactive value on a restricted picklist
 /// (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, research §2.4).
 fn defined_value<'f>(value: &str, field: &'f Field) -> Option<&'f str> {
-    let wanted = value.to_lowercase();
-    field
-        .picklist_values
-        .iter()
-        .filter(|v| v.active)
-        .find(|v| v.value == value || v.value.to_lowercase() == wanted)
+    let active = || field.picklist_values.iter().filter(|v| v.active);
+    let lower = |text: &'f str| text.chars().flat_map(char::to_lowercase);
+    let exact = active().find(|v| v.value == value);
+    exact
+        .or_else(|| {
+            active().find(|v| lower(&v.value).eq(value.chars().flat_map(char::to_lowercase)))
+        })
         .map(|v| v.value.as_str())
 }
 
@@ -207,9 +249,9 @@ fn allowed_values(field: &Field) -> String {
 
 /// A defined value is written as defined, restricted or not, so `open` and `Open` are one value
 /// to the diff; an unrestricted picklist also takes any other value as written.
-fn picklist(cell: &str, field: &Field) -> Result<Value, ConvertError> {
+fn picklist<'a>(cell: &'a str, field: &'a Field) -> Result<Converted<'a>, ConvertError> {
     match defined_value(cell, field) {
-        Some(defined) => Ok(Value::Text(defined.to_owned())),
+        Some(defined) => Ok(Converted::Text(defined)),
         None if !field.restricted_picklist => text(cell, field),
         None => Err(ConvertError::NotInPicklist {
             value: quoted(cell),
@@ -275,12 +317,15 @@ pub(crate) fn normalise_multipicklist(
 }
 
 fn boolean(cell: &str) -> Result<Value, ConvertError> {
-    match cell.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" | "y" => Ok(Value::Bool(true)),
-        "false" | "no" | "0" | "n" => Ok(Value::Bool(false)),
-        _ => Err(ConvertError::InvalidBoolean {
+    let is = |words: [&str; 4]| words.iter().any(|w| cell.eq_ignore_ascii_case(w));
+    if is(["true", "yes", "1", "y"]) {
+        Ok(Value::Bool(true))
+    } else if is(["false", "no", "0", "n"]) {
+        Ok(Value::Bool(false))
+    } else {
+        Err(ConvertError::InvalidBoolean {
             value: quoted(cell),
-        }),
+        })
     }
 }
 

@@ -7,6 +7,12 @@
 #[must_use]
 pub fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
+    quote_into(value, &mut out);
+    out
+}
+
+/// Append [`quote`]'s literal of `value` to `out`.
+pub fn quote_into(value: &str, out: &mut String) {
     out.push('\'');
     for c in value.chars() {
         match c {
@@ -27,7 +33,6 @@ pub fn quote(value: &str) -> String {
         }
     }
     out.push('\'');
-    out
 }
 
 #[cfg(test)]

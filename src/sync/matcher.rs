@@ -115,7 +115,7 @@ pub fn chunks<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) ->
             out.push(Vec::new());
         }
         if let Some(last) = out.last_mut() {
-            last.push(literal);
+            last.push(literal.to_owned());
         }
     });
     out
@@ -133,13 +133,15 @@ pub fn chunk_count<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K
 fn pack<K: AsRef<str>>(
     prefix: &str,
     keys: impl IntoIterator<Item = K>,
-    mut place: impl FnMut(String, bool),
+    mut place: impl FnMut(&str, bool),
 ) {
     let base = encoded_len(prefix) + encoded_len(")");
     let mut size = base;
     let mut empty = true;
+    let mut literal = String::new();
     for k in keys {
-        let literal = soql::quote(k.as_ref());
+        literal.clear();
+        soql::quote_into(k.as_ref(), &mut literal);
         let cost = encoded_len(&literal) + encoded_len(",");
         let new_chunk = empty || size + cost > MAX_ENCODED_SOQL;
         if new_chunk {
@@ -147,7 +149,7 @@ fn pack<K: AsRef<str>>(
         }
         size += cost;
         empty = false;
-        place(literal, new_chunk);
+        place(&literal, new_chunk);
     }
 }
 

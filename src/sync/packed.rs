@@ -48,21 +48,22 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
             put_varint(zigzag(i128::from(at.timestamp())), out);
             put_varint(u128::from(at.timestamp_subsec_nanos()), out);
         }
-        Value::Text(text) => {
-            out.push(TEXT);
-            put_varint(text.len() as u128, out);
-            out.extend_from_slice(text.as_bytes());
-        }
+        Value::Text(text) => put_text(text, out),
     }
+}
+
+/// Append the encoding of `Value::Text(text)`.
+pub fn put_text(text: &str, out: &mut Vec<u8>) {
+    out.push(TEXT);
+    put_varint(text.len() as u128, out);
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// Append the encoding of a Bulk query cell of `field` (what [`Value::from_bulk_csv`] reads,
 /// null when it cannot be read): a text field's cell goes in as it is, without a `Value`.
 pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out: &mut Vec<u8>) {
     if !cell.is_empty() && Value::wire_is_text(field) {
-        out.push(TEXT);
-        put_varint(cell.len() as u128, out);
-        out.extend_from_slice(cell.as_bytes());
+        put_text(cell, out);
         return;
     }
     put(

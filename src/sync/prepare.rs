@@ -284,7 +284,7 @@ pub fn read(
                 continue;
             }
         };
-        let raw_key = row.get(key_col).map_or("", str::trim);
+        let raw_key = row.get(key_col).map_or("", report::convert::trim);
         let norm = key::normal_form(raw_key, fields.key, case_sensitive);
         if !only.is_empty() && !only.iter().any(|o| *o == *norm) {
             continue;
@@ -396,7 +396,7 @@ fn convert_row(
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
     for ((mapping, field), col) in integration.fields.iter().zip(&fields.mapped).zip(cols) {
-        let cell = row.get(*col).map_or("", str::trim);
+        let cell = row.get(*col).map_or("", report::convert::trim);
         if cell.is_empty() {
             let value = match integration.options.empty_cells {
                 EmptyCells::Skip => None,
@@ -423,8 +423,9 @@ fn convert_row(
             packed::put(value.as_ref(), out);
             continue;
         }
-        match report::convert(cell, field, mapping.format.as_deref()) {
-            Ok(v) => packed::put(Some(&v), out),
+        match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
+            Ok(report::convert::Converted::Text(text)) => packed::put_text(text, out),
+            Ok(report::convert::Converted::Value(v)) => packed::put(Some(&v), out),
             Err(e) => return Err(format!("column {:?} → {}: {e}", mapping.report, field.name)),
         }
     }
