@@ -174,7 +174,6 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
     };
     let mut rendered = Rendered::default();
     let done = match tag {
-        LEAVE | NULL | SAME => true,
         FALSE => {
             out.extend_from_slice(b"false");
             true
@@ -206,6 +205,7 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
                 _ => false,
             }
         }
+        // LEAVE, NULL, SAME: nothing.
         _ => true,
     };
     if done {

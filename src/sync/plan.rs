@@ -163,6 +163,9 @@ pub struct PlanView<'a> {
     pub rows: &'a Rows,
 }
 
+/// Called with a record's `(mapping, old cell, new cell)`.
+pub type EachCell<'a> = dyn FnMut(usize, &[u8], &[u8]) + 'a;
+
 /// What the write phase needs of a plan: a record's Id and its field changes.
 pub trait Changes {
     fn count(&self) -> usize;
@@ -172,12 +175,7 @@ pub trait Changes {
     /// Record `i`'s changes as CSV cells, `(mapping, old, new)`, each as `Display` shows the
     /// value (null as empty) and quoted where it must be, built in `scratch` without allocating
     /// per field (the Bulk upload, `changes.csv`).
-    fn each_cell(
-        &self,
-        i: usize,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut dyn FnMut(usize, &[u8], &[u8]),
-    );
+    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>);
     /// The mappings record `i` changes.
     fn each_mapping(&self, i: usize, each: &mut dyn FnMut(usize));
 }
@@ -195,12 +193,7 @@ impl Changes for Vec<RecordChange> {
         Cow::Borrowed(&self[i].changes)
     }
 
-    fn each_cell(
-        &self,
-        i: usize,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut dyn FnMut(usize, &[u8], &[u8]),
-    ) {
+    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>) {
         let mut text = String::new();
         for c in &self[i].changes {
             scratch.0.clear();
@@ -234,12 +227,7 @@ impl Changes for PlanView<'_> {
         Cow::Owned(self.plan.changes(i, self.rows))
     }
 
-    fn each_cell(
-        &self,
-        i: usize,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut dyn FnMut(usize, &[u8], &[u8]),
-    ) {
+    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>) {
         for (mapping, old, new) in self.plan.changed_items(i, self.rows) {
             scratch.0.clear();
             scratch.1.clear();
