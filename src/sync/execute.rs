@@ -336,8 +336,18 @@ async fn write_bulk(
 ) -> Result<Vec<usize>, SfError> {
     const MAX_UPLOAD: u64 = 100_000_000;
     let mut used = vec![false; fields.mapped.len()];
+    let mut unused = used.len();
     for &i in todo {
-        changes.each_mapping(i, &mut |m| used[m] = true);
+        if unused == 0 {
+            // Every column is in: the rest of the records cannot add one.
+            break;
+        }
+        changes.each_mapping(i, &mut |m| {
+            if !used[m] {
+                used[m] = true;
+                unused -= 1;
+            }
+        });
     }
     let columns: Vec<usize> = (0..used.len()).filter(|&m| used[m]).collect();
     let mut header = Vec::new();

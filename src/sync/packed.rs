@@ -242,6 +242,14 @@ fn put_varint(mut v: u128, out: &mut Vec<u8>) {
 
 /// The value and the bytes it took; a truncated varint reads as far as it goes.
 fn get_varint(bytes: &[u8]) -> (u128, usize) {
+    // The usual value (a length, a day, seconds) fits in 63 bits: 64-bit arithmetic first.
+    let mut small = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        small |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return (u128::from(small), i + 1);
+        }
+    }
     let mut v = 0u128;
     for (i, &b) in bytes.iter().enumerate().take(19) {
         v |= u128::from(b & 0x7f) << (7 * i);
@@ -307,6 +315,19 @@ mod tests {
             let mut expected = Vec::new();
             crate::csvtext::push_cell(&mut expected, &text);
             assert_eq!(cell, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn varints_round_trip_on_both_sides_of_64_bits() {
+        let mut values: Vec<u128> = (0..128).map(|b| 1u128 << b).collect();
+        values.extend((1..128).map(|b| (1u128 << b) - 1));
+        values.extend([0, u128::MAX]);
+        for v in values {
+            let mut buf = Vec::new();
+            put_varint(v, &mut buf);
+            buf.push(0xff);
+            assert_eq!(get_varint(&buf), (v, buf.len() - 1), "{v}");
         }
     }
 
