@@ -71,17 +71,28 @@ impl Decimal {
         if scale > MAX_SCALE {
             return Err(DecimalError::Overflow);
         }
-        let mut mantissa: i128 = 0;
-        for &digit in int_part.iter().chain(frac_part) {
-            mantissa = mantissa
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
-                .ok_or(DecimalError::Overflow)?;
-        }
+        let mut mantissa: i128 = if int_part.len() + frac_part.len() <= 18 {
+            // Up to 18 digits fit 64 bits: the usual number skips 128-bit arithmetic.
+            let small = int_part
+                .iter()
+                .chain(frac_part)
+                .fold(0u64, |m, &digit| m * 10 + u64::from(digit - b'0'));
+            i128::from(small)
+        } else {
+            let mut mantissa: i128 = 0;
+            for &digit in int_part.iter().chain(frac_part) {
+                mantissa = mantissa
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(i128::from(digit - b'0')))
+                    .ok_or(DecimalError::Overflow)?;
+            }
+            mantissa
+        };
         if negative {
             mantissa = -mantissa;
         }
-        Ok(Self::normalised(mantissa, scale))
+        // Already normalised: a fraction ends in a non-zero digit, and a zero has none.
+        Ok(Self { mantissa, scale })
     }
 
     /// Parses a number as Salesforce or a JSON encoder writes it: what [`Decimal::parse`] accepts,
@@ -136,6 +147,17 @@ impl Decimal {
     /// Digits before the decimal point, ignoring leading zeros (`0.5` has 0, `120.5` has 3).
     #[must_use]
     pub fn integer_digits(self) -> u32 {
+        if let (Ok(magnitude), Some(divisor)) = (
+            u64::try_from(self.mantissa.unsigned_abs()),
+            10u64.checked_pow(self.scale),
+        ) {
+            let integer = magnitude / divisor;
+            return if integer == 0 {
+                0
+            } else {
+                integer.ilog10() + 1
+            };
+        }
         let integer = self.mantissa.unsigned_abs() / 10u128.pow(self.scale);
         if integer == 0 {
             0
@@ -218,6 +240,37 @@ mod tests {
 
     fn d(text: &str) -> Decimal {
         Decimal::parse(text).unwrap()
+    }
+
+    #[test]
+    fn parsed_numbers_are_normalised_on_both_sides_of_18_digits() {
+        for text in [
+            "0",
+            "-0",
+            "00",
+            "0.0",
+            "7",
+            "-7.50",
+            "120",
+            "120.0",
+            "0.05",
+            "999999999999999999",
+            "-999999999999999999.9",
+            "1234567890123456789",
+            "12345678901234567.80",
+            "0.000001",
+            "100000000000000000000",
+            "-0.00000000000000000000000000000000001",
+        ] {
+            let parsed = d(text);
+            let (mantissa, scale) = parsed.to_parts();
+            assert_eq!(Decimal::from_parts(mantissa, scale), parsed, "{text}");
+            assert_eq!(
+                parsed.to_string().parse::<f64>().ok(),
+                text.parse::<f64>().ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -139,16 +139,23 @@ pub(crate) struct Tokenizer<R> {
     previous_cr: bool,
     /// Fields stored per record; the rest are only counted.
     max_fields: usize,
+    /// The bytes that end a run of ordinary ones: the delimiter, `"`, line ends, NUL.
+    stops: [bool; 256],
 }
 
 impl<R: BufRead> Tokenizer<R> {
     pub(crate) fn new(source: R, delimiter: u8, first_line: u64, max_fields: usize) -> Self {
+        let mut stops = [false; 256];
+        for b in [delimiter, b'"', b'\n', b'\r', 0] {
+            stops[usize::from(b)] = true;
+        }
         Self {
             source,
             delimiter,
             line: first_line,
             previous_cr: false,
             max_fields,
+            stops,
         }
     }
 
@@ -188,12 +195,10 @@ impl<R: BufRead> Tokenizer<R> {
                 // A run of ordinary bytes inside a field is copied at once (most of a report);
                 // the state machine below sees only quotes, delimiters, line ends and NULs.
                 if matches!(state, State::StartField | State::Unquoted | State::Quoted) {
-                    let delimiter = self.delimiter;
-                    let plain =
-                        |b: u8| b != delimiter && b != b'"' && b != b'\n' && b != b'\r' && b != 0;
+                    let stops = &self.stops;
                     let run = buffer[used..]
                         .iter()
-                        .position(|&b| !plain(b))
+                        .position(|&b| stops[usize::from(b)])
                         .unwrap_or(buffer.len() - used);
                     if run > 0 {
                         record.push_run(&buffer[used..used + run]);
