@@ -378,7 +378,7 @@ async fn write_bulk(
         for cell in &mut cells {
             cell.clear();
         }
-        changes.each_cell(i, &mut scratch, &mut |m, _, new| {
+        changes.each_cell(i, false, &mut scratch, &mut |m, _, new| {
             if let Some(c) = column_of[m] {
                 cells[c].extend_from_slice(bulk_cell(new));
             }

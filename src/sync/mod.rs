@@ -485,7 +485,7 @@ impl ChangeLines {
         crate::csvtext::push_cell(prefix, view.rows.key(view.plan.row(i)));
         prefix.push(b',');
         lines.clear();
-        view.each_cell(i, cells, &mut |mapping, old, new| {
+        view.each_cell(i, true, cells, &mut |mapping, old, new| {
             lines.extend_from_slice(prefix);
             lines.extend_from_slice(&field_cells[mapping]);
             lines.push(b',');

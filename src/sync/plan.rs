@@ -174,8 +174,15 @@ pub trait Changes {
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
     /// Record `i`'s changes as CSV cells, `(mapping, old, new)`, each as `Display` shows the
     /// value (null as empty) and quoted where it must be, built in `scratch` without allocating
-    /// per field (the Bulk upload, `changes.csv`).
-    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>);
+    /// per field (`changes.csv`; the Bulk upload, which needs no old values: without `olds`
+    /// the old cell is left empty).
+    fn each_cell(
+        &self,
+        i: usize,
+        olds: bool,
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut EachCell<'_>,
+    );
     /// The mappings record `i` changes.
     fn each_mapping(&self, i: usize, each: &mut dyn FnMut(usize));
 }
@@ -193,12 +200,19 @@ impl Changes for Vec<RecordChange> {
         Cow::Borrowed(&self[i].changes)
     }
 
-    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>) {
+    fn each_cell(
+        &self,
+        i: usize,
+        olds: bool,
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut EachCell<'_>,
+    ) {
         let mut text = String::new();
         for c in &self[i].changes {
             scratch.0.clear();
             scratch.1.clear();
-            for (value, cell) in [(&c.old, &mut scratch.0), (&c.new, &mut scratch.1)] {
+            let old = olds.then_some((&c.old, &mut scratch.0));
+            for (value, cell) in old.into_iter().chain([(&c.new, &mut scratch.1)]) {
                 text.clear();
                 value.write_text(&mut text);
                 crate::csvtext::push_cell(cell, &text);
@@ -227,11 +241,19 @@ impl Changes for PlanView<'_> {
         Cow::Owned(self.plan.changes(i, self.rows))
     }
 
-    fn each_cell(&self, i: usize, scratch: &mut (Vec<u8>, Vec<u8>), each: &mut EachCell<'_>) {
+    fn each_cell(
+        &self,
+        i: usize,
+        olds: bool,
+        scratch: &mut (Vec<u8>, Vec<u8>),
+        each: &mut EachCell<'_>,
+    ) {
         for (mapping, old, new) in self.plan.changed_items(i, self.rows) {
             scratch.0.clear();
             scratch.1.clear();
-            packed::push_cell(old, &mut scratch.0);
+            if olds {
+                packed::push_cell(old, &mut scratch.0);
+            }
             packed::push_cell(new, &mut scratch.1);
             each(mapping, &scratch.0, &scratch.1);
         }
@@ -247,6 +269,56 @@ impl Changes for PlanView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_of_a_planned_record_are_its_values_as_csv_text() {
+        let new = [
+            Some(Value::Text("a, \"b\"".into())),
+            Some(Value::Number(
+                crate::report::Decimal::parse("-1.5").expect("number"),
+            )),
+            Some(Value::Null),
+            Some(Value::Bool(true)),
+        ];
+        let old = [
+            Value::Text("a".into()),
+            Value::Number(crate::report::Decimal::parse("2").expect("number")),
+            Value::Text("x y".into()),
+            Value::Bool(true),
+        ];
+        let mut packed_new = Vec::new();
+        for v in &new {
+            packed::put(v.as_ref(), &mut packed_new);
+        }
+        let mut rows = Rows::default();
+        rows.push("k", "k", 2, Some(&packed_new)).expect("a row");
+        let mut plan = Plan::default();
+        let id = "00Q000000000001AAA";
+        assert!(plan.diff(id, 0, rows.values(0), |m, out| packed::put(
+            Some(&old[m]),
+            out
+        )));
+        let view = PlanView {
+            plan: &plan,
+            rows: &rows,
+        };
+        for olds in [true, false] {
+            let mut seen = Vec::new();
+            view.each_cell(0, olds, &mut Default::default(), &mut |m, old, new| {
+                seen.push((m, old.to_vec(), new.to_vec()));
+            });
+            let old = |text: &[u8]| if olds { text.to_vec() } else { Vec::new() };
+            assert_eq!(
+                seen,
+                [
+                    (0, old(b"a"), b"\"a, \"\"b\"\"\"".to_vec()),
+                    (1, old(b"2"), b"-1.5".to_vec()),
+                    (2, old(b"x y"), Vec::new()),
+                ],
+                "olds: {olds}"
+            );
+        }
+    }
 
     #[test]
     fn only_differing_fields_are_planned() {
