@@ -45,11 +45,11 @@ pub fn push_cell_bytes(out: &mut Vec<u8>, text: &[u8]) {
         return;
     }
     out.push(b'"');
-    for &b in text {
-        if b == b'"' {
-            out.push(b'"');
+    for (i, part) in text.split(|&b| b == b'"').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\"\"");
         }
-        out.push(b);
+        out.extend_from_slice(part);
     }
     out.push(b'"');
 }

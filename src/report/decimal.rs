@@ -58,7 +58,7 @@ impl Decimal {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(DecimalError::Syntax);
         }
-        if !int_part.iter().chain(frac_part).all(u8::is_ascii_digit) {
+        if !int_part.iter().all(u8::is_ascii_digit) || !frac_part.iter().all(u8::is_ascii_digit) {
             return Err(DecimalError::Syntax);
         }
         // Trailing fraction zeros carry no value; dropping them first keeps `1.000…0` in range.
@@ -73,11 +73,11 @@ impl Decimal {
         }
         let mut mantissa: i128 = if int_part.len() + frac_part.len() <= 18 {
             // Up to 18 digits fit 64 bits: the usual number skips 128-bit arithmetic.
-            let small = int_part
-                .iter()
-                .chain(frac_part)
-                .fold(0u64, |m, &digit| m * 10 + u64::from(digit - b'0'));
-            i128::from(small)
+            let digits = |m: u64, part: &[u8]| {
+                part.iter()
+                    .fold(m, |m, &digit| m * 10 + u64::from(digit - b'0'))
+            };
+            i128::from(digits(digits(0, int_part), frac_part))
         } else {
             let mut mantissa: i128 = 0;
             for &digit in int_part.iter().chain(frac_part) {

@@ -286,11 +286,6 @@ impl Rendered {
         &self.buf[..self.len]
     }
 
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-
     /// `mantissa × 10^-scale` (normalised or not, spelled as given); false when out of range.
     pub fn number(&mut self, mantissa: i128, scale: u32) -> bool {
         self.len = 0;
@@ -301,38 +296,36 @@ impl Rendered {
         if scale > 30 {
             return false;
         }
-        let mut digits = [0u8; 20];
-        let mut n = digits.len();
+        let digits = magnitude.checked_ilog10().map_or(1, |l| l as usize + 1);
+        // At least one digit before the point: `0.05`.
+        let int_len = digits.saturating_sub(scale).max(1);
+        let len = usize::from(mantissa < 0) + int_len + if scale > 0 { 1 + scale } else { 0 };
+        // Written from the end: the fraction's digits, the point, the integer's, the sign.
+        let mut at = len;
         let mut rest = magnitude;
+        for _ in 0..scale {
+            at -= 1;
+            self.buf[at] = digit64(rest);
+            rest /= 10;
+        }
+        if scale > 0 {
+            at -= 1;
+            self.buf[at] = b'.';
+        }
         loop {
-            n -= 1;
-            #[allow(clippy::cast_possible_truncation)] // one digit
-            {
-                digits[n] = b'0' + (rest % 10) as u8;
-            }
+            at -= 1;
+            self.buf[at] = digit64(rest);
             rest /= 10;
             if rest == 0 {
                 break;
             }
         }
-        let digits = &digits[n..];
         if mantissa < 0 {
-            self.put(b"-");
+            at -= 1;
+            self.buf[at] = b'-';
         }
-        if scale == 0 {
-            self.put(digits);
-        } else if digits.len() > scale {
-            let (int, frac) = digits.split_at(digits.len() - scale);
-            self.put(int);
-            self.put(b".");
-            self.put(frac);
-        } else {
-            self.put(b"0.");
-            for _ in 0..scale - digits.len() {
-                self.put(b"0");
-            }
-            self.put(digits);
-        }
+        debug_assert_eq!(at, 0);
+        self.len = len;
         true
     }
 
@@ -343,11 +336,11 @@ impl Rendered {
         let Some((year, month, day)) = civil(days_from_ce - 1 - CE_TO_UNIX_DAYS) else {
             return false;
         };
-        self.put(&four(year));
-        self.put(b"-");
-        self.put(&two(month));
-        self.put(b"-");
-        self.put(&two(day));
+        let [y0, y1, y2, y3] = four(year);
+        let [m0, m1] = two(month);
+        let [d0, d1] = two(day);
+        self.buf[..10].copy_from_slice(&[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]);
+        self.len = 10;
         true
     }
 
@@ -363,18 +356,22 @@ impl Rendered {
             return false;
         }
         let of_day = u32::try_from(of_day).unwrap_or(0);
-        self.put(b"T");
-        self.put(&two(of_day / 3600));
-        self.put(b":");
-        self.put(&two(of_day / 60 % 60));
-        self.put(b":");
-        self.put(&two(of_day % 60));
-        self.put(b".");
+        let [h0, h1] = two(of_day / 3600);
+        let [n0, n1] = two(of_day / 60 % 60);
+        let [s0, s1] = two(of_day % 60);
         let millis = nanos / 1_000_000;
-        self.put(&[digit(millis / 100), digit(millis / 10), digit(millis)]);
-        self.put(b"Z");
+        let (f0, f1, f2) = (digit(millis / 100), digit(millis / 10), digit(millis));
+        self.buf[10..24].copy_from_slice(&[
+            b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'.', f0, f1, f2, b'Z',
+        ]);
+        self.len = 24;
         true
     }
+}
+
+#[allow(clippy::cast_possible_truncation)] // n % 10 is one digit
+fn digit64(n: u64) -> u8 {
+    b'0' + (n % 10) as u8
 }
 
 /// The proleptic Gregorian (year, month, day) of `days` after 1970-01-01 (H. Hinnant's
@@ -418,6 +415,27 @@ mod tests {
 
     fn num(text: &str) -> Value {
         Value::Number(Decimal::parse(text).unwrap())
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_decimal_writes_them() {
+        let mut buf = Rendered::default();
+        // A fixed pseudo-random walk over mantissas of every length and scales 0–30.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let shift = i % 64;
+            let magnitude = i128::from(x >> shift);
+            let mantissa = if i % 3 == 0 { -magnitude } else { magnitude };
+            let (mantissa, scale) = Decimal::from_parts(mantissa, i % 31).to_parts();
+            assert!(buf.number(mantissa, scale));
+            let expected = Decimal::from_parts(mantissa, scale).to_string();
+            assert_eq!(buf.bytes(), expected.as_bytes(), "{mantissa} {scale}");
+        }
+        assert!(!buf.number(i128::from(u64::MAX) + 1, 0));
+        assert!(!buf.number(1, 31));
     }
 
     #[test]

@@ -110,7 +110,8 @@ fn encoded_len(text: &str) -> usize {
 #[must_use]
 pub fn chunks<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    pack(prefix, keys, |literal, new_chunk| {
+    let mut literal = String::new();
+    pack(prefix, keys, Some(&mut literal), |literal, new_chunk| {
         if new_chunk || out.is_empty() {
             out.push(Vec::new());
         }
@@ -125,31 +126,48 @@ pub fn chunks<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) ->
 #[must_use]
 pub fn chunk_count<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K>) -> usize {
     let mut count = 0;
-    pack(prefix, keys, |_, new_chunk| count += usize::from(new_chunk));
+    pack(prefix, keys, None, |_, new_chunk| {
+        count += usize::from(new_chunk);
+    });
     count
 }
 
-/// Greedy packing: calls `place(literal, starts_a_new_chunk)` for every key in order.
+/// The encoded size of `key`'s SOQL literal and the comma after it; the literal is built in
+/// `literal` when it is asked for or when `key` holds a character the literal escapes.
+fn literal_cost(key: &str, literal: &mut String, build: bool) -> usize {
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b'\\' | b'\'' | b'"');
+    literal.clear();
+    if build || !key.bytes().all(plain) {
+        soql::quote_into(key, literal);
+        return encoded_len(literal) + encoded_len(",");
+    }
+    // `'key'`: the key as it is between two quotes.
+    encoded_len(key) + 2 * encoded_len("'") + encoded_len(",")
+}
+
+/// Greedy packing: calls `place(literal, starts_a_new_chunk)` for every key in order (the
+/// literal is empty unless `literal` is given to build them in).
 fn pack<K: AsRef<str>>(
     prefix: &str,
     keys: impl IntoIterator<Item = K>,
+    literal: Option<&mut String>,
     mut place: impl FnMut(&str, bool),
 ) {
     let base = encoded_len(prefix) + encoded_len(")");
     let mut size = base;
     let mut empty = true;
-    let mut literal = String::new();
+    let build = literal.is_some();
+    let mut own = String::new();
+    let literal = literal.unwrap_or(&mut own);
     for k in keys {
-        literal.clear();
-        soql::quote_into(k.as_ref(), &mut literal);
-        let cost = encoded_len(&literal) + encoded_len(",");
+        let cost = literal_cost(k.as_ref(), literal, build);
         let new_chunk = empty || size + cost > MAX_ENCODED_SOQL;
         if new_chunk {
             size = base;
         }
         size += cost;
         empty = false;
-        place(&literal, new_chunk);
+        place(literal, new_chunk);
     }
 }
 
@@ -380,6 +398,28 @@ fn too_long(e: &SfError) -> bool {
 mod tests {
     use super::*;
     use crate::report::Value;
+
+    #[test]
+    fn a_keys_cost_without_its_literal_is_the_cost_of_its_literal() {
+        let mut literal = String::new();
+        for key in [
+            "ann@example.com",
+            "a b+c*d-e.f_g~h%20",
+            "o'brien",
+            "back\\slash",
+            "say \"hi\"",
+            "tab\there",
+            "zoë",
+            "\u{7f}",
+            "",
+        ] {
+            let without = literal_cost(key, &mut literal, false);
+            let with = literal_cost(key, &mut literal, true);
+            assert_eq!(literal, soql::quote(key));
+            assert_eq!(without, with, "{key:?}");
+            assert_eq!(with, encoded_len(&soql::quote(key)) + encoded_len(","));
+        }
+    }
 
     #[test]
     fn encoded_len_counts_what_form_urlencoding_writes() {

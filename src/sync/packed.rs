@@ -79,13 +79,18 @@ pub fn item_len(bytes: &[u8]) -> usize {
         return 0;
     };
     let rest = &bytes[1..];
+    // A varint ends at its first byte without the high bit.
+    let varint = |b: &[u8]| {
+        b.iter()
+            .position(|x| x & 0x80 == 0)
+            .map_or(b.len(), |p| p + 1)
+    };
     1 + match tag {
         NUMBER | DATETIME => {
-            let (_, a) = get_varint(rest);
-            let (_, b) = get_varint(&rest[a..]);
-            a + b
+            let a = varint(rest);
+            a + varint(&rest[a..])
         }
-        DATE => get_varint(rest).1,
+        DATE => varint(rest),
         TEXT => {
             let (len, n) = get_varint(rest);
             n + usize::try_from(len)
