@@ -139,23 +139,48 @@ pub(crate) struct Tokenizer<R> {
     previous_cr: bool,
     /// Fields stored per record; the rest are only counted.
     max_fields: usize,
-    /// The bytes that end a run of ordinary ones: the delimiter, `"`, line ends, NUL.
-    stops: [bool; 256],
+}
+
+/// Where the first byte that ends a run of ordinary ones is (the delimiter, `"`, a line end,
+/// NUL), or `bytes.len()`: eight bytes at a time, most of a report being ordinary bytes.
+fn first_stop(bytes: &[u8], delimiter: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each zero byte of `word`; the lowest one set is exact (a borrow only
+    // reaches the bytes above a zero byte).
+    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let stop = |b: u8| b == delimiter || matches!(b, b'"' | b'\n' | b'\r' | 0);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(eight);
+        let found = zeros(word ^ (ONES * u64::from(delimiter)))
+            | zeros(word ^ (ONES * u64::from(b'"')))
+            | zeros(word ^ (ONES * u64::from(b'\n')))
+            | zeros(word ^ (ONES * u64::from(b'\r')))
+            | zeros(word);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + words
+        .remainder()
+        .iter()
+        .position(|&b| stop(b))
+        .unwrap_or(words.remainder().len())
 }
 
 impl<R: BufRead> Tokenizer<R> {
     pub(crate) fn new(source: R, delimiter: u8, first_line: u64, max_fields: usize) -> Self {
-        let mut stops = [false; 256];
-        for b in [delimiter, b'"', b'\n', b'\r', 0] {
-            stops[usize::from(b)] = true;
-        }
         Self {
             source,
             delimiter,
             line: first_line,
             previous_cr: false,
             max_fields,
-            stops,
         }
     }
 
@@ -195,11 +220,7 @@ impl<R: BufRead> Tokenizer<R> {
                 // A run of ordinary bytes inside a field is copied at once (most of a report);
                 // the state machine below sees only quotes, delimiters, line ends and NULs.
                 if matches!(state, State::StartField | State::Unquoted | State::Quoted) {
-                    let stops = &self.stops;
-                    let run = buffer[used..]
-                        .iter()
-                        .position(|&b| stops[usize::from(b)])
-                        .unwrap_or(buffer.len() - used);
+                    let run = first_stop(&buffer[used..], self.delimiter);
                     if run > 0 {
                         record.push_run(&buffer[used..used + run]);
                         used += run;
@@ -262,6 +283,31 @@ impl<R: BufRead> Tokenizer<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_ends_at_the_first_special_byte_wherever_it_is() {
+        for delimiter in [b',', b';', b'\t', b'|'] {
+            for special in [delimiter, b'"', b'\n', b'\r', 0] {
+                for len in 0..20 {
+                    for at in 0..=len {
+                        let mut bytes = vec![b'a'; len];
+                        // Bytes around the special one that a careless word test could confuse.
+                        for (i, b) in bytes.iter_mut().enumerate() {
+                            *b = [b'a', 0x80, 0xff, b' ', 0x01, b'!'][i % 6];
+                        }
+                        if at < len {
+                            bytes[at] = special;
+                            // A second stop later never wins.
+                            if at + 3 < len {
+                                bytes[at + 3] = b'"';
+                            }
+                        }
+                        assert_eq!(first_stop(&bytes, delimiter), at, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
 
     fn records(input: &[u8], delimiter: u8) -> Vec<RawRecord> {
         let mut tokenizer = Tokenizer::new(input, delimiter, 1, usize::MAX);

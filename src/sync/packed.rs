@@ -74,6 +74,7 @@ pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out
 
 /// The length of the first encoded item of `bytes`.
 #[must_use]
+#[inline]
 pub fn item_len(bytes: &[u8]) -> usize {
     let Some(&tag) = bytes.first() else {
         return 0;
@@ -177,22 +178,34 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
     let Some((&tag, rest)) = item.split_first() else {
         return;
     };
-    let mut rendered = Rendered::default();
-    let done = match tag {
-        FALSE => {
-            out.extend_from_slice(b"false");
-            true
-        }
-        TRUE => {
-            out.extend_from_slice(b"true");
-            true
-        }
+    match tag {
         TEXT => {
             let (len, n) = get_varint(rest);
             let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
             crate::csvtext::push_cell_bytes(out, rest.get(n..end).unwrap_or_default());
-            true
         }
+        FALSE => out.extend_from_slice(b"false"),
+        TRUE => out.extend_from_slice(b"true"),
+        NUMBER | DATE | DATETIME => {
+            let mut rendered = Rendered::default();
+            if render(tag, rest, &mut rendered) {
+                // Digits, dashes, colons and dots: never quoted.
+                out.extend_from_slice(rendered.bytes());
+            } else if let Some(value) = get(item) {
+                let mut text = String::new();
+                value.write_text(&mut text);
+                crate::csvtext::push_cell(out, &text);
+            }
+        }
+        // LEAVE, NULL, SAME: nothing.
+        _ => {}
+    }
+}
+
+/// Write a number, date or datetime item (`tag`, then `rest`) digit by digit; false when it is
+/// out of [`Rendered`]'s range.
+fn render(tag: u8, rest: &[u8], rendered: &mut Rendered) -> bool {
+    match tag {
         NUMBER => {
             let (mantissa, n) = get_varint(rest);
             let (scale, _) = get_varint(&rest[n..]);
@@ -210,16 +223,7 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
                 _ => false,
             }
         }
-        // LEAVE, NULL, SAME: nothing.
-        _ => true,
-    };
-    if done {
-        // Digits, dashes, colons and dots: never quoted.
-        out.extend_from_slice(rendered.bytes());
-    } else if let Some(value) = get(item) {
-        let mut text = String::new();
-        value.write_text(&mut text);
-        crate::csvtext::push_cell(out, &text);
+        _ => false,
     }
 }
 
@@ -256,6 +260,7 @@ fn put_varint(mut v: u128, out: &mut Vec<u8>) {
 }
 
 /// The value and the bytes it took; a truncated varint reads as far as it goes.
+#[inline]
 fn get_varint(bytes: &[u8]) -> (u128, usize) {
     // The usual value (a length, a day, seconds) fits in 63 bits: 64-bit arithmetic first.
     let mut small = 0u64;
