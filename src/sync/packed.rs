@@ -1,6 +1,9 @@
 //! A compact byte encoding of field values, so a million report rows and their planned changes
 //! fit in one buffer each instead of a `Vec<Option<Value>>` per row (a `Value` is 48 bytes; the
-//! usual number or datetime packs into 2–9; issue 6).
+//! usual number or datetime packs into 3–10; issue 6).
+//!
+//! An item is a tag byte, then for numbers, dates, datetimes and texts the length of what
+//! follows (a varint) and that payload, so an item is skipped without decoding it.
 //!
 //! The encoding is canonical: two values are `==` exactly when their encodings are the same
 //! bytes (a `Decimal` is normalised, a datetime is its seconds and nanoseconds), so the diff
@@ -34,22 +37,45 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         Value::Bool(false) => out.push(FALSE),
         Value::Bool(true) => out.push(TRUE),
         Value::Number(d) => {
-            out.push(NUMBER);
             let (mantissa, scale) = d.to_parts();
-            put_varint(zigzag(mantissa), out);
-            put_varint(u128::from(scale), out);
+            put_parts(NUMBER, [zigzag(mantissa), u128::from(scale)], out);
         }
         Value::Date(date) => {
-            out.push(DATE);
-            put_varint(zigzag(i128::from(date.num_days_from_ce())), out);
+            put_parts(DATE, [zigzag(i128::from(date.num_days_from_ce()))], out);
         }
-        Value::DateTime(at) => {
-            out.push(DATETIME);
-            put_varint(zigzag(i128::from(at.timestamp())), out);
-            put_varint(u128::from(at.timestamp_subsec_nanos()), out);
-        }
+        Value::DateTime(at) => put_parts(
+            DATETIME,
+            [
+                zigzag(i128::from(at.timestamp())),
+                u128::from(at.timestamp_subsec_nanos()),
+            ],
+            out,
+        ),
         Value::Text(text) => put_text(text, out),
     }
+}
+
+/// Append `tag`, the length of the varints of `parts`, and the varints (at most 2 × 19 bytes,
+/// so the length is one byte).
+fn put_parts<const N: usize>(tag: u8, parts: [u128; N], out: &mut Vec<u8>) {
+    out.push(tag);
+    let len_at = out.len();
+    out.push(0);
+    for part in parts {
+        put_varint(part, out);
+    }
+    #[allow(clippy::cast_possible_truncation)] // at most 38
+    {
+        out[len_at] = (out.len() - len_at - 1) as u8;
+    }
+}
+
+/// The payload of an item whose tag has one (`rest` follows the tag): its length, then it.
+#[inline]
+fn payload(rest: &[u8]) -> &[u8] {
+    let (len, n) = get_varint(rest);
+    let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+    rest.get(n..end.min(rest.len())).unwrap_or_default()
 }
 
 /// Append the encoding of `Value::Text(text)`.
@@ -80,19 +106,8 @@ pub fn item_len(bytes: &[u8]) -> usize {
         return 0;
     };
     let rest = &bytes[1..];
-    // A varint ends at its first byte without the high bit.
-    let varint = |b: &[u8]| {
-        b.iter()
-            .position(|x| x & 0x80 == 0)
-            .map_or(b.len(), |p| p + 1)
-    };
     1 + match tag {
-        NUMBER | DATETIME => {
-            let a = varint(rest);
-            a + varint(&rest[a..])
-        }
-        DATE => varint(rest),
-        TEXT => {
+        NUMBER | DATE | DATETIME | TEXT => {
             let (len, n) = get_varint(rest);
             n + usize::try_from(len)
                 .unwrap_or(usize::MAX)
@@ -123,55 +138,32 @@ pub fn get(item: &[u8]) -> Option<Value> {
         FALSE => Value::Bool(false),
         TRUE => Value::Bool(true),
         NUMBER => {
-            let (mantissa, n) = get_varint(rest);
-            let (scale, _) = get_varint(&rest[n..]);
+            let body = payload(rest);
+            let (mantissa, n) = get_varint(body);
+            let (scale, _) = get_varint(&body[n..]);
             Value::Number(Decimal::from_parts(
                 unzigzag(mantissa),
                 u32::try_from(scale).unwrap_or(0),
             ))
         }
         DATE => {
-            let (days, _) = get_varint(rest);
+            let (days, _) = get_varint(payload(rest));
             let days = i32::try_from(unzigzag(days)).ok()?;
             Value::Date(NaiveDate::from_num_days_from_ce_opt(days)?)
         }
         DATETIME => {
-            let (secs, n) = get_varint(rest);
-            let (nanos, _) = get_varint(&rest[n..]);
+            let body = payload(rest);
+            let (secs, n) = get_varint(body);
+            let (nanos, _) = get_varint(&body[n..]);
             let secs = i64::try_from(unzigzag(secs)).ok()?;
             Value::DateTime(DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)?)
         }
-        TEXT => {
-            let (len, n) = get_varint(rest);
-            let text = rest.get(n..n + usize::try_from(len).ok()?)?;
-            Value::Text(String::from_utf8_lossy(text).into_owned())
-        }
+        TEXT => Value::Text(String::from_utf8_lossy(payload(rest)).into_owned()),
         _ => return None,
     })
 }
 
-/// Append an item's text as [`Value`]'s `Display` shows it (null as empty; nothing for
-/// [`LEAVE`] and [`SAME`]): a text is copied straight from the bytes.
-pub fn write_text(item: &[u8], out: &mut String) {
-    if item.first() == Some(&TEXT) {
-        let (len, n) = get_varint(&item[1..]);
-        let start = 1 + n;
-        let end = start.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-        // Packed from a `String`, so always UTF-8.
-        if let Some(text) = item
-            .get(start..end)
-            .and_then(|t| std::str::from_utf8(t).ok())
-        {
-            out.push_str(text);
-        }
-        return;
-    }
-    if let Some(value) = get(item) {
-        value.write_text(out);
-    }
-}
-
-/// Append an item as one CSV cell of its [`write_text`] text (quoted where it must be; empty for
+/// Append an item as one CSV cell of its `Display` text (quoted where it must be; empty for
 /// null, [`LEAVE`] and [`SAME`]), written from the bytes without building a [`Value`]: every
 /// planned value goes through here for the Bulk upload and `changes.csv` (issue 6).
 pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
@@ -179,11 +171,7 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
         return;
     };
     match tag {
-        TEXT => {
-            let (len, n) = get_varint(rest);
-            let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-            crate::csvtext::push_cell_bytes(out, rest.get(n..end).unwrap_or_default());
-        }
+        TEXT => crate::csvtext::push_cell_bytes(out, payload(rest)),
         FALSE => out.extend_from_slice(b"false"),
         TRUE => out.extend_from_slice(b"true"),
         NUMBER | DATE | DATETIME => {
@@ -205,6 +193,7 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
 /// Write a number, date or datetime item (`tag`, then `rest`) digit by digit; false when it is
 /// out of [`Rendered`]'s range.
 fn render(tag: u8, rest: &[u8], rendered: &mut Rendered) -> bool {
+    let rest = payload(rest);
     match tag {
         NUMBER => {
             let (mantissa, n) = get_varint(rest);
@@ -327,9 +316,6 @@ mod tests {
         assert_eq!(decoded, values);
         for (item, value) in items(&buf).zip(&values) {
             let text = value.as_ref().map(ToString::to_string).unwrap_or_default();
-            let mut written = String::new();
-            write_text(item, &mut written);
-            assert_eq!(written, text);
             let mut cell = Vec::new();
             push_cell(item, &mut cell);
             let mut expected = Vec::new();
