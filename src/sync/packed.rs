@@ -251,6 +251,12 @@ fn put_varint(mut v: u128, out: &mut Vec<u8>) {
 /// The value and the bytes it took; a truncated varint reads as far as it goes.
 #[inline]
 fn get_varint(bytes: &[u8]) -> (u128, usize) {
+    // One byte: a length, a scale, no nanoseconds.
+    if let Some(&b) = bytes.first()
+        && b < 0x80
+    {
+        return (u128::from(b), 1);
+    }
     // The usual value (a length, a day, seconds) fits in 63 bits: 64-bit arithmetic first.
     let mut small = 0u64;
     for (i, &b) in bytes.iter().enumerate().take(9) {
