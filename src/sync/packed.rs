@@ -1,9 +1,6 @@
 //! A compact byte encoding of field values, so a million report rows and their planned changes
 //! fit in one buffer each instead of a `Vec<Option<Value>>` per row (a `Value` is 48 bytes; the
-//! usual number or datetime packs into 3–10; issue 6).
-//!
-//! An item is a tag byte, then for numbers, dates, datetimes and texts the length of what
-//! follows (a varint) and that payload, so an item is skipped without decoding it.
+//! usual number or datetime packs into 2–9; issue 6).
 //!
 //! The encoding is canonical: two values are `==` exactly when their encodings are the same
 //! bytes (a `Decimal` is normalised, a datetime is its seconds and nanoseconds), so the diff
@@ -37,45 +34,22 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         Value::Bool(false) => out.push(FALSE),
         Value::Bool(true) => out.push(TRUE),
         Value::Number(d) => {
+            out.push(NUMBER);
             let (mantissa, scale) = d.to_parts();
-            put_parts(NUMBER, [zigzag(mantissa), u128::from(scale)], out);
+            put_varint(zigzag(mantissa), out);
+            put_varint(u128::from(scale), out);
         }
         Value::Date(date) => {
-            put_parts(DATE, [zigzag(i128::from(date.num_days_from_ce()))], out);
+            out.push(DATE);
+            put_varint(zigzag(i128::from(date.num_days_from_ce())), out);
         }
-        Value::DateTime(at) => put_parts(
-            DATETIME,
-            [
-                zigzag(i128::from(at.timestamp())),
-                u128::from(at.timestamp_subsec_nanos()),
-            ],
-            out,
-        ),
+        Value::DateTime(at) => {
+            out.push(DATETIME);
+            put_varint(zigzag(i128::from(at.timestamp())), out);
+            put_varint(u128::from(at.timestamp_subsec_nanos()), out);
+        }
         Value::Text(text) => put_text(text, out),
     }
-}
-
-/// Append `tag`, the length of the varints of `parts`, and the varints (at most 2 × 19 bytes,
-/// so the length is one byte).
-fn put_parts<const N: usize>(tag: u8, parts: [u128; N], out: &mut Vec<u8>) {
-    out.push(tag);
-    let len_at = out.len();
-    out.push(0);
-    for part in parts {
-        put_varint(part, out);
-    }
-    #[allow(clippy::cast_possible_truncation)] // at most 38
-    {
-        out[len_at] = (out.len() - len_at - 1) as u8;
-    }
-}
-
-/// The payload of an item whose tag has one (`rest` follows the tag): its length, then it.
-#[inline]
-fn payload(rest: &[u8]) -> &[u8] {
-    let (len, n) = get_varint(rest);
-    let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-    rest.get(n..end.min(rest.len())).unwrap_or_default()
 }
 
 /// Append the encoding of `Value::Text(text)`.
@@ -106,8 +80,19 @@ pub fn item_len(bytes: &[u8]) -> usize {
         return 0;
     };
     let rest = &bytes[1..];
+    // A varint ends at its first byte without the high bit.
+    let varint = |b: &[u8]| {
+        b.iter()
+            .position(|x| x & 0x80 == 0)
+            .map_or(b.len(), |p| p + 1)
+    };
     1 + match tag {
-        NUMBER | DATE | DATETIME | TEXT => {
+        NUMBER | DATETIME => {
+            let a = varint(rest);
+            a + varint(&rest[a..])
+        }
+        DATE => varint(rest),
+        TEXT => {
             let (len, n) = get_varint(rest);
             n + usize::try_from(len)
                 .unwrap_or(usize::MAX)
@@ -138,27 +123,29 @@ pub fn get(item: &[u8]) -> Option<Value> {
         FALSE => Value::Bool(false),
         TRUE => Value::Bool(true),
         NUMBER => {
-            let body = payload(rest);
-            let (mantissa, n) = get_varint(body);
-            let (scale, _) = get_varint(&body[n..]);
+            let (mantissa, n) = get_varint(rest);
+            let (scale, _) = get_varint(&rest[n..]);
             Value::Number(Decimal::from_parts(
                 unzigzag(mantissa),
                 u32::try_from(scale).unwrap_or(0),
             ))
         }
         DATE => {
-            let (days, _) = get_varint(payload(rest));
+            let (days, _) = get_varint(rest);
             let days = i32::try_from(unzigzag(days)).ok()?;
             Value::Date(NaiveDate::from_num_days_from_ce_opt(days)?)
         }
         DATETIME => {
-            let body = payload(rest);
-            let (secs, n) = get_varint(body);
-            let (nanos, _) = get_varint(&body[n..]);
+            let (secs, n) = get_varint(rest);
+            let (nanos, _) = get_varint(&rest[n..]);
             let secs = i64::try_from(unzigzag(secs)).ok()?;
             Value::DateTime(DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)?)
         }
-        TEXT => Value::Text(String::from_utf8_lossy(payload(rest)).into_owned()),
+        TEXT => {
+            let (len, n) = get_varint(rest);
+            let text = rest.get(n..n + usize::try_from(len).ok()?)?;
+            Value::Text(String::from_utf8_lossy(text).into_owned())
+        }
         _ => return None,
     })
 }
@@ -171,7 +158,11 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
         return;
     };
     match tag {
-        TEXT => crate::csvtext::push_cell_bytes(out, payload(rest)),
+        TEXT => {
+            let (len, n) = get_varint(rest);
+            let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            crate::csvtext::push_cell_bytes(out, rest.get(n..end).unwrap_or_default());
+        }
         FALSE => out.extend_from_slice(b"false"),
         TRUE => out.extend_from_slice(b"true"),
         NUMBER | DATE | DATETIME => {
@@ -193,7 +184,6 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
 /// Write a number, date or datetime item (`tag`, then `rest`) digit by digit; false when it is
 /// out of [`Rendered`]'s range.
 fn render(tag: u8, rest: &[u8], rendered: &mut Rendered) -> bool {
-    let rest = payload(rest);
     match tag {
         NUMBER => {
             let (mantissa, n) = get_varint(rest);
