@@ -219,16 +219,13 @@ fn unzigzag(v: u128) -> i128 {
 }
 
 fn put_varint(mut v: u128, out: &mut Vec<u8>) {
-    if let Ok(mut small) = u64::try_from(v) {
-        while small >= 0x80 {
-            #[allow(clippy::cast_possible_truncation)] // the low seven bits
-            out.push((small as u8) | 0x80);
-            small >>= 7;
-        }
-        #[allow(clippy::cast_possible_truncation)] // below 0x80
-        out.push(small as u8);
-        return;
+    // 128-bit shifts only while the value needs more than 64 bits.
+    while v > u128::from(u64::MAX) {
+        #[allow(clippy::cast_possible_truncation)] // the low seven bits
+        out.push((v as u8) | 0x80);
+        v >>= 7;
     }
+    let mut v = u64::try_from(v).unwrap_or(u64::MAX);
     while v >= 0x80 {
         #[allow(clippy::cast_possible_truncation)] // the low seven bits
         out.push((v as u8) | 0x80);

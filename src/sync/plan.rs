@@ -270,6 +270,23 @@ impl Changes for PlanView<'_> {
 mod tests {
     use super::*;
 
+    /// One report row of `new` values, and the plan of one record holding `old` ones.
+    fn planned(new: &[Option<Value>], old: &[Value]) -> (Rows, Plan) {
+        let mut packed_new = Vec::new();
+        for v in new {
+            packed::put(v.as_ref(), &mut packed_new);
+        }
+        let mut rows = Rows::default();
+        rows.push("k", "k", 2, Some(&packed_new)).expect("a row");
+        let mut plan = Plan::default();
+        let id = "00Q000000000001AAA";
+        assert!(plan.diff(id, 0, rows.values(0), |m, out| packed::put(
+            Some(&old[m]),
+            out
+        )));
+        (rows, plan)
+    }
+
     #[test]
     fn cells_of_a_planned_record_are_its_values_as_csv_text() {
         let new = [
@@ -286,18 +303,7 @@ mod tests {
             Value::Text("x y".into()),
             Value::Bool(true),
         ];
-        let mut packed_new = Vec::new();
-        for v in &new {
-            packed::put(v.as_ref(), &mut packed_new);
-        }
-        let mut rows = Rows::default();
-        rows.push("k", "k", 2, Some(&packed_new)).expect("a row");
-        let mut plan = Plan::default();
-        let id = "00Q000000000001AAA";
-        assert!(plan.diff(id, 0, rows.values(0), |m, out| packed::put(
-            Some(&old[m]),
-            out
-        )));
+        let (rows, plan) = planned(&new, &old);
         let view = PlanView {
             plan: &plan,
             rows: &rows,
@@ -334,18 +340,8 @@ mod tests {
             Value::Text("x".into()),
             Value::Bool(false),
         ];
-        let mut packed_new = Vec::new();
-        for v in &new {
-            packed::put(v.as_ref(), &mut packed_new);
-        }
-        let mut rows = Rows::default();
-        rows.push("k", "k", 2, Some(&packed_new)).expect("a row");
-        let mut plan = Plan::default();
+        let (rows, mut plan) = planned(&new, &old);
         let id = "00Q000000000001AAA";
-        assert!(plan.diff(id, 0, rows.values(0), |m, out| packed::put(
-            Some(&old[m]),
-            out
-        )));
         let changes = plan.changes(0, &rows);
         assert_eq!(
             changes.iter().map(|c| c.mapping).collect::<Vec<_>>(),
