@@ -214,13 +214,20 @@ fn email<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError
 /// Active values only: Salesforce rejects an inactive value on a restricted picklist
 /// (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, research §2.4).
 fn defined_value<'f>(value: &str, field: &'f Field) -> Option<&'f str> {
-    let active = || field.picklist_values.iter().filter(|v| v.active);
-    let lower = |text: &'f str| text.chars().flat_map(char::to_lowercase);
-    let exact = active().find(|v| v.value == value);
-    exact
-        .or_else(|| {
-            active().find(|v| lower(&v.value).eq(value.chars().flat_map(char::to_lowercase)))
-        })
+    // `str::to_lowercase` (context-aware: a final `Σ` is `ς`), without its copies when both
+    // sides are ASCII.
+    let same_lower = |a: &str, b: &str| {
+        if a.is_ascii() && b.is_ascii() {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a.to_lowercase() == b.to_lowercase()
+        }
+    };
+    field
+        .picklist_values
+        .iter()
+        .filter(|v| v.active)
+        .find(|v| v.value == value || same_lower(&v.value, value))
         .map(|v| v.value.as_str())
 }
 
@@ -879,6 +886,17 @@ mod tests {
             err("Pending", &f),
             ConvertError::NotInPicklist { .. }
         ));
+        // Letters whose lower case is not one character's own: a word-final capital sigma
+        // lowers to `ς`, the Kelvin sign to an ASCII `k`; the first defined value that matches
+        // wins.
+        f.picklist_values = picklist(&["ΟΔΟΣ", "\u{212a}elvin", "open", "Open"]);
+        assert_eq!(ok("οδος", &f), Value::Text("ΟΔΟΣ".into()));
+        assert!(matches!(
+            err("οδοσ", &f),
+            ConvertError::NotInPicklist { .. }
+        ));
+        assert_eq!(ok("kelvin", &f), Value::Text("\u{212a}elvin".into()));
+        assert_eq!(ok("Open", &f), Value::Text("open".into()));
     }
 
     #[test]

@@ -333,7 +333,8 @@ impl Rendered {
     /// `num_days_from_ce`), `YYYY-MM-DD`; false outside years 0–9999.
     pub fn date(&mut self, days_from_ce: i64) -> bool {
         self.len = 0;
-        let Some((year, month, day)) = civil(days_from_ce - 1 - CE_TO_UNIX_DAYS) else {
+        let unix_days = days_from_ce.checked_sub(1 + CE_TO_UNIX_DAYS);
+        let Some((year, month, day)) = unix_days.and_then(civil) else {
             return false;
         };
         let [y0, y1, y2, y3] = four(year);
@@ -458,6 +459,7 @@ mod tests {
             assert_eq!(buf.bytes(), date.format("%Y-%m-%d").to_string().as_bytes());
         }
         assert!(!buf.date(i64::from(first) - 1));
+        assert!(!buf.date(i64::MIN) && !buf.date(i64::MAX));
         assert!(!buf.date(i64::from(last) + 1));
         // Datetimes across the epoch, the seconds of a day, and milliseconds.
         for secs in (-86_400 * 3..86_400 * 3).step_by(7).chain([
