@@ -49,6 +49,13 @@ pub(crate) mod test_support {
         }
     }
 
+    /// A Lead-like pair: the key field `Email` and one mapped number field.
+    pub(crate) fn email_key_and_number() -> (Field, Field) {
+        let mut key = field(FieldType::Email);
+        key.name = "Email".into();
+        (key, field(FieldType::Double))
+    }
+
     pub(crate) fn picklist(values: &[&str]) -> Vec<PicklistValue> {
         values
             .iter()

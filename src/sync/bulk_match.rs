@@ -299,13 +299,10 @@ fn header(record: Record<'_>, fields: &Fields<'_>) -> Result<Columns, SfError> {
 mod tests {
     use super::*;
     use crate::report::Decimal;
-    use crate::salesforce::describe::FieldType;
 
     /// Feed `csv` to a page reader over one row (`ann@example.com`, value 3); the error if any.
     fn read(csv: &str, reader: &mut PageReader, matched: &mut Matched) -> Result<(), SfError> {
-        let mut key_field = crate::report::test_support::field(FieldType::Email);
-        key_field.name = "Email".into();
-        let logins = crate::report::test_support::field(FieldType::Double);
+        let (key_field, logins) = crate::report::test_support::email_key_and_number();
         let fields = Fields {
             key: &key_field,
             mapped: vec![&logins],

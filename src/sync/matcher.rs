@@ -464,10 +464,7 @@ mod tests {
     #[test]
     fn a_record_returned_twice_counts_once_and_only_differences_are_planned() {
         use crate::report::Decimal;
-        use crate::salesforce::describe::FieldType;
-        let mut key_field = crate::report::test_support::field(FieldType::Email);
-        key_field.name = "Email".into();
-        let logins = crate::report::test_support::field(FieldType::Double);
+        let (key_field, logins) = crate::report::test_support::email_key_and_number();
         let fields = Fields {
             key: &key_field,
             mapped: vec![&logins],

@@ -1169,12 +1169,9 @@ fn a_failed_bulk_job_fails_the_run_and_aborts_its_rows() {
     assert_eq!(env.emu.stats().records_written, 0);
 }
 
-#[test]
-fn many_keys_are_matched_with_one_bulk_query() {
+/// The example's rows and 2,500 long keys no Lead has: more IN queries than a scan costs.
+fn scan_sized_report() -> String {
     use std::fmt::Write as _;
-    let env = SyncEnv::new();
-    env.config(LEAD_LOGINS);
-    // The example's rows and 2,500 long keys no Lead has: more IN queries than a scan costs.
     let mut report = example_report();
     for i in 0..2_500 {
         let _ = writeln!(
@@ -1183,6 +1180,14 @@ fn many_keys_are_matched_with_one_bulk_query() {
             "x".repeat(280)
         );
     }
+    report
+}
+
+#[test]
+fn many_keys_are_matched_with_one_bulk_query() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    let report = scan_sized_report();
     env.report("logins.csv", &report);
     env.run(&["run", "lead-logins"]).assert_code(0);
     let (record, dir) = env.last("lead-logins");
@@ -1207,17 +1212,9 @@ fn many_keys_are_matched_with_one_bulk_query() {
 
 #[test]
 fn a_scan_page_cut_off_mid_way_is_read_again_without_counting_twice() {
-    use std::fmt::Write as _;
     let env = SyncEnv::new();
     env.config(LEAD_LOGINS);
-    let mut report = example_report();
-    for i in 0..2_500 {
-        let _ = writeln!(
-            report,
-            "nobody.{i}.{}@example.com,2026-01-01T00:00:00Z,01/01/2026 00:00,1",
-            "x".repeat(280)
-        );
-    }
+    let report = scan_sized_report();
     env.report("logins.csv", &report);
     // The scan's one page breaks off after half its bytes: the records already matched from it
     // must not be matched again when it is read anew.
