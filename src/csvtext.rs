@@ -16,21 +16,31 @@ fn needs_quotes(text: &[u8]) -> bool {
             | zeros(word ^ (ONES * u64::from(b'\r')))
             != 0
     };
-    if text.first() == Some(&b' ') || text.last() == Some(&b' ') {
+    let (Some(&first), Some(&last)) = (text.first(), text.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' {
         return true;
     }
-    let mut words = text.chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        if any_special(u64::from_le_bytes(bytes)) {
-            return true;
-        }
+    let word = |bytes: &[u8]| {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(bytes);
+        u64::from_le_bytes(eight)
+    };
+    if text.len() < 8 {
+        // One word, the missing bytes zero (never special).
+        let short = text
+            .iter()
+            .rev()
+            .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+        return any_special(short);
     }
-    words
-        .remainder()
-        .iter()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    // Whole words, then the last eight bytes (overlapping the words before).
+    let mut words = text.chunks_exact(8);
+    if words.any(|w| any_special(word(w))) {
+        return true;
+    }
+    !words.remainder().is_empty() && any_special(word(&text[text.len() - 8..]))
 }
 
 /// Append `text` as one CSV cell.
@@ -89,12 +99,17 @@ mod tests {
             .expect("valid CSV");
         assert_eq!(record.iter().collect::<Vec<_>>(), cells);
         assert!(!needs_quotes(b"plain"));
-        // Each special byte at every position of a two-word cell, and none.
-        for special in [b',', b'"', b'\n', b'\r'] {
-            for at in 0..17 {
-                let mut cell = b"abcdefghijklmnopq".to_vec();
-                cell[at] = special;
-                assert!(needs_quotes(&cell), "{cell:?}");
+        // Each special byte at every position of cells of 1–17 bytes (shorter than a word,
+        // whole words, words and a rest), and none.
+        for len in 1..=17 {
+            let plain = &b"abcdefghijklmnopq"[..len];
+            assert!(!needs_quotes(plain), "{plain:?}");
+            for special in [b',', b'"', b'\n', b'\r'] {
+                for at in 0..len {
+                    let mut cell = plain.to_vec();
+                    cell[at] = special;
+                    assert!(needs_quotes(&cell), "{cell:?}");
+                }
             }
         }
         assert!(!needs_quotes(

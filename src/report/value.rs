@@ -264,14 +264,17 @@ impl Value {
 #[derive(Clone, Copy)]
 pub struct Rendered {
     buf: [u8; 64],
-    len: usize,
+    /// The text is `buf[start..end]` (a number is written from the end of the buffer).
+    start: usize,
+    end: usize,
 }
 
 impl Default for Rendered {
     fn default() -> Self {
         Self {
             buf: [0; 64],
-            len: 0,
+            start: 0,
+            end: 0,
         }
     }
 }
@@ -283,65 +286,67 @@ impl Rendered {
     /// The text written.
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.buf[self.start..self.end]
     }
 
     /// `mantissa × 10^-scale` (normalised or not, spelled as given); false when out of range.
     pub fn number(&mut self, mantissa: i128, scale: u32) -> bool {
-        self.len = 0;
+        (self.start, self.end) = (0, 0);
         let Ok(magnitude) = u64::try_from(mantissa.unsigned_abs()) else {
             return false;
         };
-        let scale = scale as usize;
         if scale > 30 {
             return false;
         }
-        let digits = magnitude.checked_ilog10().map_or(1, |l| l as usize + 1);
-        // At least one digit before the point: `0.05`.
-        let int_len = digits.saturating_sub(scale).max(1);
-        let len = usize::from(mantissa < 0) + int_len + if scale > 0 { 1 + scale } else { 0 };
-        // Written from the end: the fraction's digits, the point, the integer's, the sign.
-        let mut at = len;
+        // Written backwards from the end of the buffer, so its length need not be known first:
+        // the fraction's digits (`0.05`: with leading zeros), the point, the integer's digits
+        // (at least one), the sign. At most 1 + 20 + 1 + 30 bytes.
+        let buf = &mut self.buf;
+        let mut at = buf.len();
         let mut rest = magnitude;
         for _ in 0..scale {
             at -= 1;
-            self.buf[at] = digit64(rest);
+            buf[at] = digit64(rest);
             rest /= 10;
         }
         if scale > 0 {
             at -= 1;
-            self.buf[at] = b'.';
+            buf[at] = b'.';
         }
-        loop {
+        while rest >= 100 {
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&pair(rest % 100));
+            rest /= 100;
+        }
+        if rest >= 10 {
+            at -= 2;
+            buf[at..at + 2].copy_from_slice(&pair(rest));
+        } else {
             at -= 1;
-            self.buf[at] = digit64(rest);
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
+            buf[at] = digit64(rest);
         }
         if mantissa < 0 {
             at -= 1;
-            self.buf[at] = b'-';
+            buf[at] = b'-';
         }
-        debug_assert_eq!(at, 0);
-        self.len = len;
+        (self.start, self.end) = (at, buf.len());
         true
     }
 
     /// The date `days_from_ce` days after 0001-01-01 counted from 1 (chrono's
     /// `num_days_from_ce`), `YYYY-MM-DD`; false outside years 0–9999.
     pub fn date(&mut self, days_from_ce: i64) -> bool {
-        self.len = 0;
+        (self.start, self.end) = (0, 0);
         let unix_days = days_from_ce.checked_sub(1 + CE_TO_UNIX_DAYS);
         let Some((year, month, day)) = unix_days.and_then(civil) else {
             return false;
         };
-        let [y0, y1, y2, y3] = four(year);
-        let [m0, m1] = two(month);
-        let [d0, d1] = two(day);
+        let [y0, y1] = pair(u64::from(year / 100));
+        let [y2, y3] = pair(u64::from(year % 100));
+        let [m0, m1] = pair(u64::from(month));
+        let [d0, d1] = pair(u64::from(day));
         self.buf[..10].copy_from_slice(&[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]);
-        self.len = 10;
+        self.end = 10;
         true
     }
 
@@ -349,25 +354,40 @@ impl Rendered {
     /// years 0–9999 or in a leap second.
     pub fn datetime(&mut self, secs: i64, nanos: u32) -> bool {
         if nanos >= 1_000_000_000 {
-            self.len = 0;
+            (self.start, self.end) = (0, 0);
             return false;
         }
         let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         if !self.date(days + 1 + CE_TO_UNIX_DAYS) {
             return false;
         }
-        let of_day = u32::try_from(of_day).unwrap_or(0);
-        let [h0, h1] = two(of_day / 3600);
-        let [n0, n1] = two(of_day / 60 % 60);
-        let [s0, s1] = two(of_day % 60);
-        let millis = nanos / 1_000_000;
-        let (f0, f1, f2) = (digit(millis / 100), digit(millis / 10), digit(millis));
+        let of_day = u64::try_from(of_day).unwrap_or(0);
+        let [h0, h1] = pair(of_day / 3600);
+        let [n0, n1] = pair(of_day / 60 % 60);
+        let [s0, s1] = pair(of_day % 60);
+        let millis = u64::from(nanos / 1_000_000);
+        let [f0, f1] = pair(millis / 10);
+        let f2 = digit64(millis);
         self.buf[10..24].copy_from_slice(&[
             b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'.', f0, f1, f2, b'Z',
         ]);
-        self.len = 24;
+        self.end = 24;
         true
     }
+}
+
+/// `00` to `99`, two digits for each.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The last two decimal digits of `n`.
+fn pair(n: u64) -> [u8; 2] {
+    #[allow(clippy::cast_possible_truncation)] // below 100
+    let i = (n % 100) as usize * 2;
+    [PAIRS[i], PAIRS[i + 1]]
 }
 
 #[allow(clippy::cast_possible_truncation)] // n % 10 is one digit
@@ -392,19 +412,6 @@ fn civil(days: i64) -> Option<(u32, u32, u32)> {
         u32::try_from(month).ok()?,
         u32::try_from(day).ok()?,
     ))
-}
-
-#[allow(clippy::cast_possible_truncation)] // n % 10 is one digit
-fn digit(n: u32) -> u8 {
-    b'0' + (n % 10) as u8
-}
-
-fn two(n: u32) -> [u8; 2] {
-    [digit(n / 10), digit(n)]
-}
-
-fn four(n: u32) -> [u8; 4] {
-    [digit(n / 1000), digit(n / 100), digit(n / 10), digit(n)]
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
-use crate::report::value::bulk_cell;
+use crate::report::value::BULK_NULL;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -365,28 +365,29 @@ async fn write_bulk(
     let mut current: Option<(std::io::BufWriter<tempfile::NamedTempFile>, u64)> = None;
     let mut members: Vec<usize> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
-    let mut scratch = (Vec::new(), Vec::new());
     // Where each mapping's cell is: its column, or none when no record changes it.
     let mut column_of = vec![None; fields.mapped.len()];
     for (c, &m) in columns.iter().enumerate() {
         column_of[m] = Some(c);
     }
-    let mut cells: Vec<Vec<u8>> = vec![Vec::new(); columns.len()];
     for &i in todo {
         line.clear();
         crate::csvtext::push_cell(&mut line, changes.record_id(i));
-        for cell in &mut cells {
-            cell.clear();
-        }
-        changes.each_cell(i, false, &mut scratch, &mut |m, _, new| {
-            if let Some(c) = column_of[m] {
-                cells[c].extend_from_slice(bulk_cell(new));
+        // Changes come in mapping order, as the columns are: each cell is written in place,
+        // after a comma for every column up to its own (empty cells leave fields alone).
+        let mut next = 0;
+        changes.each_change(i, &mut |m, _, new| {
+            let Some(c) = column_of[m] else { return };
+            // A mapping changed twice (a revert of an edited `changes.csv`) adds to its cell.
+            line.resize(line.len() + (c + 1).saturating_sub(next), b',');
+            next = next.max(c + 1);
+            let start = line.len();
+            new.push(&mut line);
+            if line.len() == start {
+                line.extend_from_slice(BULK_NULL.as_bytes());
             }
         });
-        for cell in &cells {
-            line.push(b',');
-            line.extend_from_slice(cell);
-        }
+        line.resize(line.len() + (columns.len() - next), b',');
         line.push(b'\n');
         if let Some((_, len)) = &current
             && *len + line.len() as u64 > MAX_UPLOAD

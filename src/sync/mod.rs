@@ -443,7 +443,6 @@ struct ChangeLines {
     field_cells: Vec<Vec<u8>>,
     prefix: Vec<u8>,
     lines: Vec<u8>,
-    cells: (Vec<u8>, Vec<u8>),
 }
 
 impl ChangeLines {
@@ -461,7 +460,6 @@ impl ChangeLines {
             field_cells,
             prefix: Vec::new(),
             lines: Vec::new(),
-            cells: (Vec::new(), Vec::new()),
         }
     }
 
@@ -477,7 +475,6 @@ impl ChangeLines {
             field_cells,
             prefix,
             lines,
-            cells,
         } = self;
         prefix.clear();
         crate::csvtext::push_cell(prefix, view.plan.id(i));
@@ -485,13 +482,13 @@ impl ChangeLines {
         crate::csvtext::push_cell(prefix, view.rows.key(view.plan.row(i)));
         prefix.push(b',');
         lines.clear();
-        view.each_cell(i, true, cells, &mut |mapping, old, new| {
+        view.each_change(i, &mut |mapping, old, new| {
             lines.extend_from_slice(prefix);
             lines.extend_from_slice(&field_cells[mapping]);
             lines.push(b',');
-            lines.extend_from_slice(old);
+            old.push(lines);
             lines.push(b',');
-            lines.extend_from_slice(new);
+            new.push(lines);
             lines.push(b'\n');
         });
         run.change_lines(lines)

@@ -163,8 +163,31 @@ pub struct PlanView<'a> {
     pub rows: &'a Rows,
 }
 
-/// Called with a record's `(mapping, old cell, new cell)`.
-pub type EachCell<'a> = dyn FnMut(usize, &[u8], &[u8]) + 'a;
+/// One value of a planned change, to be written as a CSV cell.
+#[derive(Clone, Copy)]
+pub enum Cell<'a> {
+    /// A packed item ([`packed`]).
+    Packed(&'a [u8]),
+    Value(&'a Value),
+}
+
+impl Cell<'_> {
+    /// Append the value as one CSV cell, as `Display` shows it (null as empty), quoted where it
+    /// must be: straight from the packed bytes, without a `Value` or a `String` (issue 6).
+    pub fn push(self, out: &mut Vec<u8>) {
+        match self {
+            Self::Packed(item) => packed::push_cell(item, out),
+            Self::Value(value) => {
+                let mut text = String::new();
+                value.write_text(&mut text);
+                crate::csvtext::push_cell(out, &text);
+            }
+        }
+    }
+}
+
+/// Called with a record's `(mapping, old value, new value)` for each field it changes.
+pub type EachChange<'a> = dyn FnMut(usize, Cell<'_>, Cell<'_>) + 'a;
 
 /// What the write phase needs of a plan: a record's Id and its field changes.
 pub trait Changes {
@@ -172,17 +195,9 @@ pub trait Changes {
     fn record_id(&self, i: usize) -> &str;
     /// Record `i`'s changes as values (the REST path's JSON).
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
-    /// Record `i`'s changes as CSV cells, `(mapping, old, new)`, each as `Display` shows the
-    /// value (null as empty) and quoted where it must be, built in `scratch` without allocating
-    /// per field (`changes.csv`; the Bulk upload, which needs no old values: without `olds`
-    /// the old cell is left empty).
-    fn each_cell(
-        &self,
-        i: usize,
-        olds: bool,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut EachCell<'_>,
-    );
+    /// Record `i`'s changes in mapping order, each written where the caller needs it
+    /// (`changes.csv`, the Bulk upload) without a copy in between.
+    fn each_change(&self, i: usize, each: &mut EachChange<'_>);
     /// The mappings record `i` changes.
     fn each_mapping(&self, i: usize, each: &mut dyn FnMut(usize));
 }
@@ -200,24 +215,12 @@ impl Changes for Vec<RecordChange> {
         Cow::Borrowed(&self[i].changes)
     }
 
-    fn each_cell(
-        &self,
-        i: usize,
-        olds: bool,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut EachCell<'_>,
-    ) {
-        let mut text = String::new();
-        for c in &self[i].changes {
-            scratch.0.clear();
-            scratch.1.clear();
-            let old = olds.then_some((&c.old, &mut scratch.0));
-            for (value, cell) in old.into_iter().chain([(&c.new, &mut scratch.1)]) {
-                text.clear();
-                value.write_text(&mut text);
-                crate::csvtext::push_cell(cell, &text);
-            }
-            each(c.mapping, &scratch.0, &scratch.1);
+    fn each_change(&self, i: usize, each: &mut EachChange<'_>) {
+        // A revert's changes come in the order of the run's `changes.csv` lines.
+        let mut order: Vec<&FieldChange> = self[i].changes.iter().collect();
+        order.sort_by_key(|c| c.mapping);
+        for c in order {
+            each(c.mapping, Cell::Value(&c.old), Cell::Value(&c.new));
         }
     }
 
@@ -241,21 +244,9 @@ impl Changes for PlanView<'_> {
         Cow::Owned(self.plan.changes(i, self.rows))
     }
 
-    fn each_cell(
-        &self,
-        i: usize,
-        olds: bool,
-        scratch: &mut (Vec<u8>, Vec<u8>),
-        each: &mut EachCell<'_>,
-    ) {
+    fn each_change(&self, i: usize, each: &mut EachChange<'_>) {
         for (mapping, old, new) in self.plan.changed_items(i, self.rows) {
-            scratch.0.clear();
-            scratch.1.clear();
-            if olds {
-                packed::push_cell(old, &mut scratch.0);
-            }
-            packed::push_cell(new, &mut scratch.1);
-            each(mapping, &scratch.0, &scratch.1);
+            each(mapping, Cell::Packed(old), Cell::Packed(new));
         }
     }
 
@@ -308,22 +299,29 @@ mod tests {
             plan: &plan,
             rows: &rows,
         };
-        for olds in [true, false] {
+        let expected = [
+            (0, b"a".to_vec(), b"\"a, \"\"b\"\"\"".to_vec()),
+            (1, b"2".to_vec(), b"-1.5".to_vec()),
+            (2, b"x y".to_vec(), Vec::new()),
+        ];
+        let cells = |changes: &dyn Changes| {
             let mut seen = Vec::new();
-            view.each_cell(0, olds, &mut Default::default(), &mut |m, old, new| {
-                seen.push((m, old.to_vec(), new.to_vec()));
+            changes.each_change(0, &mut |m, old, new| {
+                let (mut o, mut n) = (Vec::new(), Vec::new());
+                old.push(&mut o);
+                new.push(&mut n);
+                seen.push((m, o, n));
             });
-            let old = |text: &[u8]| if olds { text.to_vec() } else { Vec::new() };
-            assert_eq!(
-                seen,
-                [
-                    (0, old(b"a"), b"\"a, \"\"b\"\"\"".to_vec()),
-                    (1, old(b"2"), b"-1.5".to_vec()),
-                    (2, old(b"x y"), Vec::new()),
-                ],
-                "olds: {olds}"
-            );
-        }
+            seen
+        };
+        assert_eq!(cells(&view), expected);
+        // The same record unpacked writes the same cells.
+        let unpacked = vec![RecordChange {
+            id: plan.id(0).to_owned(),
+            row: 0,
+            changes: plan.changes(0, &rows),
+        }];
+        assert_eq!(cells(&unpacked), expected);
     }
 
     #[test]
