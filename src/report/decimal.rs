@@ -45,6 +45,53 @@ impl Decimal {
     /// Parses a report cell strictly: `[+-]digits[.digits]`, also `.5` and `5.`; no exponent, no
     /// thousands separators, no white space (the caller trims).
     pub fn parse(text: &str) -> Result<Self, DecimalError> {
+        Self::parse_short(text.as_bytes()).map_or_else(|| Self::parse_general(text), Ok)
+    }
+
+    /// [`Decimal::parse`] in one pass for the usual number: at most 18 bytes after the sign,
+    /// digits and one point. `None` for anything else (the general path decides).
+    fn parse_short(bytes: &[u8]) -> Option<Self> {
+        let (negative, body) = match bytes.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            Some((b'+', rest)) => (false, rest),
+            _ => (false, bytes),
+        };
+        if body.len() > 18 {
+            return None;
+        }
+        // `kept` and `scale`: the digits up to the last one that is not a trailing fraction zero.
+        let (mut all, mut kept, mut scale) = (0u64, 0u64, 0u32);
+        let mut fraction: Option<u32> = None;
+        let mut digits = 0;
+        for &b in body {
+            match (b, &mut fraction) {
+                (b'0'..=b'9', None) => {
+                    all = all * 10 + u64::from(b - b'0');
+                    kept = all;
+                }
+                (b'0'..=b'9', Some(len)) => {
+                    all = all * 10 + u64::from(b - b'0');
+                    *len += 1;
+                    if b != b'0' {
+                        (kept, scale) = (all, *len);
+                    }
+                }
+                (b'.', None) => fraction = Some(0),
+                _ => return None,
+            }
+            digits += usize::from(b != b'.');
+        }
+        if digits == 0 {
+            return None;
+        }
+        let mantissa = i128::from(kept);
+        Some(Self {
+            mantissa: if negative { -mantissa } else { mantissa },
+            scale,
+        })
+    }
+
+    fn parse_general(text: &str) -> Result<Self, DecimalError> {
         let bytes = text.as_bytes();
         let (negative, body) = match bytes.first() {
             Some(b'-') => (true, &bytes[1..]),
@@ -240,6 +287,38 @@ mod tests {
 
     fn d(text: &str) -> Decimal {
         Decimal::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_one_pass_parse_agrees_with_the_general_one() {
+        // Random spellings from the bytes that matter, of every length around the 18-byte
+        // limit; a fixed seed, so a failure repeats.
+        let alphabet = b"0000123456789..-+e ";
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = usize::try_from(x % 22).expect("small");
+            let text: String = (0..len)
+                .map(|i| {
+                    let pick = (x >> (2 * i)) ^ (x >> (i + 7));
+                    char::from(
+                        alphabet[usize::try_from(pick % alphabet.len() as u64).expect("small")],
+                    )
+                })
+                .collect();
+            if let Some(short) = Decimal::parse_short(text.as_bytes()) {
+                assert_eq!(Ok(short), Decimal::parse_general(&text), "{text:?}");
+                checked += 1;
+            }
+            assert_eq!(
+                Decimal::parse(&text).is_ok(),
+                Decimal::parse_general(&text).is_ok()
+            );
+        }
+        assert!(checked > 10_000, "only {checked} took the one-pass path");
     }
 
     #[test]

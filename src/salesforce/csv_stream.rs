@@ -127,7 +127,13 @@ fn parse_record(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize
                 }
             }
         }
-        let Some(stop) = memchr::memchr3(b',', b'\n', b'\r', &input[at..]) else {
+        // Salesforce quotes every field, so after the closing quote comes the delimiter or the
+        // line end: looked at before searching.
+        let stop = match input.get(at) {
+            Some(b',' | b'\n' | b'\r') => Some(0),
+            _ => memchr::memchr3(b',', b'\n', b'\r', &input[at..]),
+        };
+        let Some(stop) = stop else {
             return last(out, ends, &input[at..]);
         };
         out.extend_from_slice(&input[at..at + stop]);
