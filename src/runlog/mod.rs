@@ -8,7 +8,7 @@ mod writer;
 
 pub use lock::{Lock, LockError};
 pub use record::{Counts, RecordCounts, ReportRef, RunRecord, Status};
-pub use writer::{RunDir, Start};
+pub use writer::{RunDir, StagedChanges, Start};
 
 use std::path::{Path, PathBuf};
 

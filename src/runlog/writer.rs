@@ -42,9 +42,25 @@ pub struct RunDir {
     /// Written line by line without the `csv` crate: a wide run writes millions of lines here
     /// and its writer was ~15 % of the CPU (issue 6).
     changes: BufWriter<File>,
+    /// Whether `changes.csv` has a line past its header.
+    changes_written: bool,
     /// The `changes.csv` line being written, reused.
     line: Vec<u8>,
     log: BufWriter<File>,
+}
+
+const CHANGES_HEADER: &[u8] = b"id,key,field,old,new\n";
+
+/// `changes.csv` lines written ahead ([`RunDir::stage_changes`]).
+pub struct StagedChanges {
+    file: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl StagedChanges {
+    /// Append whole lines, as [`RunDir::change_lines`] takes them.
+    pub fn lines(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(lines)
+    }
 }
 
 impl std::fmt::Debug for RunDir {
@@ -118,14 +134,11 @@ impl RunDir {
             changes: {
                 let mut w =
                     BufWriter::with_capacity(64 * 1024, File::create(path.join("changes.csv"))?);
-                csv_line(
-                    &mut w,
-                    &mut Vec::new(),
-                    &["id", "key", "field", "old", "new"],
-                )?;
+                w.write_all(CHANGES_HEADER)?;
                 w.flush()?;
                 w
             },
+            changes_written: false,
             line: Vec::new(),
             log: BufWriter::new(File::create(path.join("log.txt"))?),
             path,
@@ -191,6 +204,7 @@ impl RunDir {
         old: &str,
         new: &str,
     ) -> std::io::Result<()> {
+        self.changes_written = true;
         csv_line(
             &mut self.changes,
             &mut self.line,
@@ -201,7 +215,42 @@ impl RunDir {
     /// Append whole `changes.csv` lines (`id,key,field,old,new`, each cell already quoted where
     /// it must be, each line ending in `\n`): the sync's fast path.
     pub fn change_lines(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.changes_written = true;
         self.changes.write_all(lines)
+    }
+
+    /// A file beside `changes.csv` for lines written ahead of Salesforce's answer (a Bulk job's,
+    /// as its upload is written, so each new value is written as text once; issue 6). It
+    /// becomes `changes.csv` through [`RunDir::commit_staged`] when every record was accepted;
+    /// dropped, it is deleted.
+    pub fn stage_changes(&self) -> std::io::Result<StagedChanges> {
+        let file = tempfile::Builder::new()
+            .prefix(".changes-")
+            .suffix(".staged")
+            .tempfile_in(&self.path)?;
+        let mut file = BufWriter::with_capacity(64 * 1024, file);
+        file.write_all(CHANGES_HEADER)?;
+        Ok(StagedChanges { file })
+    }
+
+    /// Make the staged lines the run's `changes.csv` (renamed over it), if it holds no line of
+    /// its own yet; false, and nothing changed, if it does.
+    pub fn commit_staged(&mut self, staged: StagedChanges) -> std::io::Result<bool> {
+        if self.changes_written {
+            return Ok(false);
+        }
+        let path = self.path.join("changes.csv");
+        let file = staged
+            .file
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        file.persist(&path).map_err(|e| e.error)?;
+        self.changes = BufWriter::with_capacity(
+            64 * 1024,
+            std::fs::OpenOptions::new().append(true).open(&path)?,
+        );
+        self.changes_written = true;
+        Ok(true)
     }
 
     /// Flush the CSVs and the log (after each write batch, so a kill loses little).

@@ -4,6 +4,7 @@
 //! retried for the affected records only; other per-record errors are final.
 
 use std::io::Write as _;
+use std::ops::Range;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -104,6 +105,26 @@ pub trait Recorder {
     fn log(&mut self, line: &str);
     fn result(&mut self, index: usize, result: &RecordResult);
     fn flush(&mut self);
+
+    /// Staging, for a Bulk job: called as the upload is written, with record `index`'s upload
+    /// row and the range of each changed field's new value in it (`(mapping, range)` in mapping
+    /// order; a null is an empty range), so `changes.csv` can take the values as written instead
+    /// of writing each again (issue 6). False when the recorder does not stage; then it is not
+    /// called again.
+    fn stage(&mut self, _index: usize, _row: &[u8], _new: &[(usize, Range<usize>)]) -> bool {
+        false
+    }
+    /// Every staged record was accepted: make their lines the run's. False when they cannot
+    /// be; each record's result is then recorded as usual.
+    fn commit_staged(&mut self) -> bool {
+        false
+    }
+    /// Forget what was staged (a record failed, or the upload takes more than one job).
+    fn drop_staged(&mut self) {}
+    /// Staged record `index` was accepted, its lines already committed.
+    fn accepted_staged(&mut self, index: usize) {
+        self.result(index, &RecordResult::Updated);
+    }
 }
 
 /// Final answers per planned record, each passed to the recorder as it is set.
@@ -117,6 +138,12 @@ impl Results<'_> {
     fn set(&mut self, index: usize, result: RecordResult) {
         self.recorder.result(index, &result);
         self.items[index] = Written::from(&result);
+    }
+
+    /// A staged record was accepted, its lines committed.
+    fn set_staged(&mut self, index: usize) {
+        self.recorder.accepted_staged(index);
+        self.items[index] = Written::Updated;
     }
 }
 
@@ -370,8 +397,13 @@ async fn write_bulk(
     for (c, &m) in columns.iter().enumerate() {
         column_of[m] = Some(c);
     }
+    // Where each record's new values are in its row, for the recorder's staging; staged only
+    // while the upload fits one job.
+    let mut new_cells: Vec<(usize, Range<usize>)> = Vec::new();
+    let mut staging = true;
     for &i in todo {
         line.clear();
+        new_cells.clear();
         crate::csvtext::push_cell(&mut line, changes.record_id(i));
         // Changes come in mapping order, as the columns are: each cell is written in place,
         // after a comma for every column up to its own (empty cells leave fields alone).
@@ -383,6 +415,7 @@ async fn write_bulk(
             next = next.max(c + 1);
             let start = line.len();
             new.push(&mut line);
+            new_cells.push((m, start..line.len()));
             if line.len() == start {
                 line.extend_from_slice(BULK_NULL.as_bytes());
             }
@@ -398,6 +431,14 @@ async fn write_bulk(
                 .into_inner()
                 .map_err(|e| file_error(e.into_error()))?;
             jobs.push((file, len, std::mem::take(&mut members)));
+            if staging {
+                results.recorder.drop_staged();
+                staging = false;
+            }
+        }
+        if staging && !results.recorder.stage(i, &line, &new_cells) {
+            results.recorder.drop_staged();
+            staging = false;
         }
         if current.is_none() {
             let mut writer = std::io::BufWriter::with_capacity(
@@ -484,7 +525,7 @@ async fn write_bulk(
                     .unwrap_or_default()
             )));
         }
-        let done = Some((&info, members.as_slice()));
+        let done = Some((&info, members.as_slice(), staging));
         collect_bulk(client, &job.id, done, &by_id, results, &mut locked).await?;
         progress.inc(members.len() as u64);
     }
@@ -513,22 +554,30 @@ impl ById<'_> {
 async fn collect_bulk(
     client: &Client,
     job_id: &str,
-    done: Option<(&crate::salesforce::bulk::JobInfo, &[usize])>,
+    done: Option<(&crate::salesforce::bulk::JobInfo, &[usize], bool)>,
     by_id: &ById<'_>,
     results: &mut Results<'_>,
     locked: &mut Vec<usize>,
 ) -> Result<(), SfError> {
-    if let Some((info, members)) = done
+    if let Some((info, members, staged)) = done
         && info.state == JobState::JobComplete
         && info.number_records_failed == Some(0)
         && info.number_records_processed == Some(members.len() as u64)
     {
-        for &i in members {
-            results.set(i, RecordResult::Updated);
+        // Their `changes.csv` lines were staged with the upload: committed at once.
+        if staged && results.recorder.commit_staged() {
+            for &i in members {
+                results.set_staged(i);
+            }
+        } else {
+            for &i in members {
+                results.set(i, RecordResult::Updated);
+            }
         }
         results.recorder.flush();
         return Ok(());
     }
+    results.recorder.drop_staged();
     let ok = client.ingest_results(job_id, ResultSet::Successful).await?;
     for_each_result(&ok, &["sf__Id"], |row| {
         if let Some(i) = by_id.get(row[0]) {

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Integration, MaxChanges};
 use crate::report::Value;
-use crate::runlog::RunDir;
+use crate::runlog::{RunDir, StagedChanges};
 use crate::salesforce::client::Client;
 use crate::salesforce::describe::Field;
 use crate::salesforce::error::SfError;
@@ -262,6 +262,13 @@ pub async fn run(
 
     // 6. Write.
     let progress = bar(printer, Some(planned as u64), "write");
+    let mut stage_lines = ChangeLines::new(integration);
+    let mut stage = |staged: &mut StagedChanges,
+                     i: usize,
+                     row: &[u8],
+                     new: &[(usize, std::ops::Range<usize>)]| {
+        stage_lines.stage(staged, &view, i, row, new)
+    };
     let mut recorder = LogRecorder {
         run,
         changes: &view,
@@ -271,6 +278,8 @@ pub async fn run(
             move |run: &mut RunDir, i: usize| lines.write(run, view, i)
         },
         key: |i: usize| rows.key(plan.row(i)).to_owned(),
+        stage: Some(&mut stage),
+        staged: None,
         error: None,
     };
     let outcome = execute::write(
@@ -323,8 +332,22 @@ pub(crate) struct LogRecorder<'a, C: ?Sized, A, K> {
     pub accepted: A,
     /// The report key a record was written for.
     pub key: K,
+    /// Writes a record's `changes.csv` lines ahead, with its new values as uploaded
+    /// ([`execute::Recorder::stage`]); `None`: no staging.
+    pub stage: Option<&'a mut StageLines<'a>>,
+    pub staged: Option<StagedChanges>,
     pub error: Option<std::io::Error>,
 }
+
+/// Writes record `i`'s `changes.csv` lines to the staged file, its new values taken from its
+/// upload row.
+pub(crate) type StageLines<'a> = dyn FnMut(
+        &mut StagedChanges,
+        usize,
+        &[u8],
+        &[(usize, std::ops::Range<usize>)],
+    ) -> std::io::Result<()>
+    + 'a;
 
 impl<C, A, K> execute::Recorder for LogRecorder<'_, C, A, K>
 where
@@ -368,6 +391,49 @@ where
         if let Err(e) = self.run.flush() {
             self.error.get_or_insert(e);
         }
+    }
+
+    fn stage(&mut self, index: usize, row: &[u8], new: &[(usize, std::ops::Range<usize>)]) -> bool {
+        let Some(stage) = self.stage.as_mut() else {
+            return false;
+        };
+        if self.staged.is_none() {
+            // Without a staged file the lines are written as results come, as always.
+            self.staged = self.run.stage_changes().ok();
+        }
+        self.staged
+            .as_mut()
+            .is_some_and(|staged| stage(staged, index, row, new).is_ok())
+    }
+
+    fn commit_staged(&mut self) -> bool {
+        let Some(staged) = self.staged.take() else {
+            return false;
+        };
+        match self.run.commit_staged(staged) {
+            Ok(committed) => {
+                if committed {
+                    self.run
+                        .log("changes.csv: the lines staged with the upload are committed");
+                }
+                committed
+            }
+            Err(e) => {
+                // Renamed into place, but `changes.csv` could not be opened again: the lines
+                // are there, and the run reports the error.
+                self.error.get_or_insert(e);
+                true
+            }
+        }
+    }
+
+    fn drop_staged(&mut self) {
+        self.stage = None;
+        self.staged = None;
+    }
+
+    fn accepted_staged(&mut self, _index: usize) {
+        self.run.record.records.updated += 1;
     }
 }
 
@@ -470,6 +536,33 @@ impl ChangeLines {
         view: &plan::PlanView<'_>,
         i: usize,
     ) -> std::io::Result<()> {
+        self.build(view, i, &[], &[]);
+        run.change_lines(&self.lines)
+    }
+
+    /// Append planned record `i`'s lines to the staged file, its new values taken from `row`
+    /// (its upload row: each value written as text once).
+    fn stage(
+        &mut self,
+        staged: &mut StagedChanges,
+        view: &plan::PlanView<'_>,
+        i: usize,
+        row: &[u8],
+        new: &[(usize, std::ops::Range<usize>)],
+    ) -> std::io::Result<()> {
+        self.build(view, i, row, new);
+        staged.lines(&self.lines)
+    }
+
+    /// Record `i`'s lines in `self.lines`; each new value from `row` where `new` has its range,
+    /// else written from the plan.
+    fn build(
+        &mut self,
+        view: &plan::PlanView<'_>,
+        i: usize,
+        row: &[u8],
+        new: &[(usize, std::ops::Range<usize>)],
+    ) {
         use plan::Changes as _;
         let Self {
             field_cells,
@@ -482,16 +575,19 @@ impl ChangeLines {
         crate::csvtext::push_cell(prefix, view.rows.key(view.plan.row(i)));
         prefix.push(b',');
         lines.clear();
+        let mut cells = new.iter();
         view.each_change(i, &mut |mapping, old, new| {
             lines.extend_from_slice(prefix);
             lines.extend_from_slice(&field_cells[mapping]);
             lines.push(b',');
             old.push(lines);
             lines.push(b',');
-            new.push(lines);
+            match cells.next() {
+                Some((m, range)) if *m == mapping => lines.extend_from_slice(&row[range.clone()]),
+                _ => new.push(lines),
+            }
             lines.push(b'\n');
         });
-        run.change_lines(lines)
     }
 }
 

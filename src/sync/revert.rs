@@ -306,6 +306,9 @@ pub async fn revert(
             record_changes(run, entries, &fields, change, &members[change.row])
         },
         key: |i: usize| entries[members[changes[i].row][0]].key.clone(),
+        // Its lines come from the reverted run's, not from the upload.
+        stage: None,
+        staged: None,
         error: None,
     };
     let outcome = execute::write(

@@ -904,6 +904,22 @@ fn record_failures(api: &str) {
     );
     assert!(line(&ids[3]).contains(",UNABLE_TO_LOCK_ROW,"), "{failed:?}");
     assert_eq!(failed.len(), 3);
+    // changes.csv lists the accepted records only (on Bulk, its lines staged with the upload
+    // are dropped when a record fails), and nothing staged is left behind.
+    let changes = csv_lines(&dir, "changes.csv");
+    for accepted in [&ids[2], &ids[4]] {
+        assert!(
+            changes.iter().any(|l| l.starts_with(accepted.as_str())),
+            "{accepted} in {changes:?}"
+        );
+    }
+    assert!(
+        changes
+            .iter()
+            .all(|l| l.starts_with(ids[2].as_str()) || l.starts_with(ids[4].as_str())),
+        "{api}: {changes:?}"
+    );
+    assert_no_staged_file(&dir);
     // The row locked once was written on the retry.
     let third = env.record("Contact", &contact(2));
     assert_eq!(text(&third, "WalkMe_NPS_Category__c"), Some("Promoter"));
@@ -912,6 +928,15 @@ fn record_failures(api: &str) {
         Some(&Value::Null)
     );
     assert!(run.stderr.contains("failed 3"), "{}", run.stderr);
+}
+
+/// No `changes.csv` lines staged for a Bulk job are left in the run directory.
+fn assert_no_staged_file(dir: &std::path::Path) {
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .expect("run dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".staged")), "{names:?}");
 }
 
 #[test]
@@ -981,6 +1006,7 @@ fn rest_and_bulk_leave_identical_records() {
     ];
     for (name, report) in cases {
         let mut finals = Vec::new();
+        let mut changes = Vec::new();
         for api in ["rest", "bulk"] {
             let env = SyncEnv::new();
             // The options belong to the integration table, before its field arrays.
@@ -990,10 +1016,27 @@ fn rest_and_bulk_leave_identical_records() {
             );
             env.config(&config);
             // Values to clear first.
-            env.report("logins.csv", &example_report());
-            env.run(&["run", "lead-logins"]).assert_code(0);
-            env.report("logins.csv", report);
-            env.run(&["run", "lead-logins"]).assert_code(0);
+            // The same audit trail of both runs: Bulk's lines are staged with the upload and
+            // committed when every record is accepted, REST's written as each answer comes.
+            let mut trail = Vec::new();
+            for report in [example_report().as_str(), report] {
+                env.report("logins.csv", report);
+                env.run(&["run", "lead-logins"]).assert_code(0);
+                let (_, dir) = env.last("lead-logins");
+                let mut lines = csv_lines(&dir, "changes.csv");
+                lines.sort();
+                trail.push(lines);
+                assert_no_staged_file(&dir);
+                let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
+                let staged = log.contains("lines staged with the upload are committed");
+                assert_eq!(
+                    staged,
+                    api == "bulk" && !trail[trail.len() - 1].is_empty(),
+                    "{log}"
+                );
+            }
+            assert!(!trail[0].is_empty(), "{name} {api}");
+            changes.push(trail);
             let records: Vec<Map<String, Value>> = env
                 .emu
                 .records("Lead")
@@ -1008,6 +1051,10 @@ fn rest_and_bulk_leave_identical_records() {
             finals.push(records);
         }
         assert_eq!(finals[0], finals[1], "{name}: REST and Bulk differ");
+        assert_eq!(
+            changes[0], changes[1],
+            "{name}: changes.csv of REST and Bulk differ"
+        );
     }
 }
 
