@@ -20,7 +20,7 @@ use crate::salesforce::collections::MAX_RECORDS;
 use crate::salesforce::error::SfError;
 
 use super::Fields;
-use super::plan::Changes;
+use super::plan::{Cell, Changes};
 
 /// Above this many records, `write_api = "auto"` writes with Bulk API 2.0 ("more than 2,000
 /// records is a good candidate for Bulk API 2.0", research §5.4).
@@ -107,11 +107,10 @@ pub trait Recorder {
     fn flush(&mut self);
 
     /// Staging, for a Bulk job: called as the upload is written, with record `index`'s upload
-    /// row and the range of each changed field's new value in it (`(mapping, range)` in mapping
-    /// order; a null is an empty range), so `changes.csv` can take the values as written instead
-    /// of writing each again (issue 6). False when the recorder does not stage; then it is not
-    /// called again.
-    fn stage(&mut self, _index: usize, _row: &[u8], _new: &[(usize, Range<usize>)]) -> bool {
+    /// row and its changed fields in mapping order, each new value's range in the row (a null
+    /// an empty range), so `changes.csv` can take the values as written instead of writing each
+    /// again (issue 6). False when the recorder does not stage; then it is not called again.
+    fn stage(&mut self, _index: usize, _row: &[u8], _cells: &[StagedCell<'_>]) -> bool {
         false
     }
     /// Every staged record was accepted: make their lines the run's. False when they cannot
@@ -125,6 +124,14 @@ pub trait Recorder {
     fn accepted_staged(&mut self, index: usize) {
         self.result(index, &RecordResult::Updated);
     }
+}
+
+/// A changed field of a record being uploaded ([`Recorder::stage`]).
+pub struct StagedCell<'a> {
+    pub mapping: usize,
+    pub old: Cell<'a>,
+    /// Where the new value is in the upload row.
+    pub new: Range<usize>,
 }
 
 /// Final answers per planned record, each passed to the recorder as it is set.
@@ -399,7 +406,7 @@ async fn write_bulk(
     }
     // Where each record's new values are in its row, for the recorder's staging; staged only
     // while the upload fits one job.
-    let mut new_cells: Vec<(usize, Range<usize>)> = Vec::new();
+    let mut new_cells: Vec<StagedCell<'_>> = Vec::new();
     let mut staging = true;
     for &i in todo {
         line.clear();
@@ -408,14 +415,18 @@ async fn write_bulk(
         // Changes come in mapping order, as the columns are: each cell is written in place,
         // after a comma for every column up to its own (empty cells leave fields alone).
         let mut next = 0;
-        changes.each_change(i, &mut |m, _, new| {
+        changes.each_change(i, &mut |m, old, new| {
             let Some(c) = column_of[m] else { return };
             // A mapping changed twice (a revert of an edited `changes.csv`) adds to its cell.
             line.resize(line.len() + (c + 1).saturating_sub(next), b',');
             next = next.max(c + 1);
             let start = line.len();
             new.push(&mut line);
-            new_cells.push((m, start..line.len()));
+            new_cells.push(StagedCell {
+                mapping: m,
+                old,
+                new: start..line.len(),
+            });
             if line.len() == start {
                 line.extend_from_slice(BULK_NULL.as_bytes());
             }

@@ -263,12 +263,10 @@ pub async fn run(
     // 6. Write.
     let progress = bar(printer, Some(planned as u64), "write");
     let mut stage_lines = ChangeLines::new(integration);
-    let mut stage = |staged: &mut StagedChanges,
-                     i: usize,
-                     row: &[u8],
-                     new: &[(usize, std::ops::Range<usize>)]| {
-        stage_lines.stage(staged, &view, i, row, new)
-    };
+    let mut stage =
+        |staged: &mut StagedChanges, i: usize, row: &[u8], cells: &[execute::StagedCell<'_>]| {
+            stage_lines.stage(staged, &view, i, row, cells)
+        };
     let mut recorder = LogRecorder {
         run,
         changes: &view,
@@ -341,12 +339,7 @@ pub(crate) struct LogRecorder<'a, C: ?Sized, A, K> {
 
 /// Writes record `i`'s `changes.csv` lines to the staged file, its new values taken from its
 /// upload row.
-pub(crate) type StageLines<'a> = dyn FnMut(
-        &mut StagedChanges,
-        usize,
-        &[u8],
-        &[(usize, std::ops::Range<usize>)],
-    ) -> std::io::Result<()>
+pub(crate) type StageLines<'a> = dyn FnMut(&mut StagedChanges, usize, &[u8], &[execute::StagedCell<'_>]) -> std::io::Result<()>
     + 'a;
 
 impl<C, A, K> execute::Recorder for LogRecorder<'_, C, A, K>
@@ -393,7 +386,7 @@ where
         }
     }
 
-    fn stage(&mut self, index: usize, row: &[u8], new: &[(usize, std::ops::Range<usize>)]) -> bool {
+    fn stage(&mut self, index: usize, row: &[u8], cells: &[execute::StagedCell<'_>]) -> bool {
         let Some(stage) = self.stage.as_mut() else {
             return false;
         };
@@ -403,7 +396,7 @@ where
         }
         self.staged
             .as_mut()
-            .is_some_and(|staged| stage(staged, index, row, new).is_ok())
+            .is_some_and(|staged| stage(staged, index, row, cells).is_ok())
     }
 
     fn commit_staged(&mut self) -> bool {
@@ -536,59 +529,70 @@ impl ChangeLines {
         view: &plan::PlanView<'_>,
         i: usize,
     ) -> std::io::Result<()> {
-        self.build(view, i, &[], &[]);
-        run.change_lines(&self.lines)
+        use plan::Changes as _;
+        self.begin(view, i);
+        let Self {
+            field_cells,
+            prefix,
+            lines,
+        } = self;
+        view.each_change(i, &mut |mapping, old, new| {
+            line(lines, prefix, &field_cells[mapping], old, |l| new.push(l));
+        });
+        run.change_lines(lines)
     }
 
-    /// Append planned record `i`'s lines to the staged file, its new values taken from `row`
-    /// (its upload row: each value written as text once).
+    /// Append planned record `i`'s lines to the staged file: its changed fields as its upload
+    /// row was written, each new value taken from `row` (written as text once).
     fn stage(
         &mut self,
         staged: &mut StagedChanges,
         view: &plan::PlanView<'_>,
         i: usize,
         row: &[u8],
-        new: &[(usize, std::ops::Range<usize>)],
+        cells: &[execute::StagedCell<'_>],
     ) -> std::io::Result<()> {
-        self.build(view, i, row, new);
-        staged.lines(&self.lines)
-    }
-
-    /// Record `i`'s lines in `self.lines`; each new value from `row` where `new` has its range,
-    /// else written from the plan.
-    fn build(
-        &mut self,
-        view: &plan::PlanView<'_>,
-        i: usize,
-        row: &[u8],
-        new: &[(usize, std::ops::Range<usize>)],
-    ) {
-        use plan::Changes as _;
+        self.begin(view, i);
         let Self {
             field_cells,
             prefix,
             lines,
         } = self;
-        prefix.clear();
-        crate::csvtext::push_cell(prefix, view.plan.id(i));
-        prefix.push(b',');
-        crate::csvtext::push_cell(prefix, view.rows.key(view.plan.row(i)));
-        prefix.push(b',');
-        lines.clear();
-        let mut cells = new.iter();
-        view.each_change(i, &mut |mapping, old, new| {
-            lines.extend_from_slice(prefix);
-            lines.extend_from_slice(&field_cells[mapping]);
-            lines.push(b',');
-            old.push(lines);
-            lines.push(b',');
-            match cells.next() {
-                Some((m, range)) if *m == mapping => lines.extend_from_slice(&row[range.clone()]),
-                _ => new.push(lines),
-            }
-            lines.push(b'\n');
-        });
+        for cell in cells {
+            let new = &row[cell.new.clone()];
+            line(lines, prefix, &field_cells[cell.mapping], cell.old, |l| {
+                l.extend_from_slice(new);
+            });
+        }
+        staged.lines(lines)
     }
+
+    /// Start record `i`'s lines: its `id,key,` prefix.
+    fn begin(&mut self, view: &plan::PlanView<'_>, i: usize) {
+        self.prefix.clear();
+        crate::csvtext::push_cell(&mut self.prefix, view.plan.id(i));
+        self.prefix.push(b',');
+        crate::csvtext::push_cell(&mut self.prefix, view.rows.key(view.plan.row(i)));
+        self.prefix.push(b',');
+        self.lines.clear();
+    }
+}
+
+/// Append one `changes.csv` line: `prefix` (`id,key,`), the field, the old value, the new one.
+fn line(
+    lines: &mut Vec<u8>,
+    prefix: &[u8],
+    field_cell: &[u8],
+    old: plan::Cell<'_>,
+    new: impl FnOnce(&mut Vec<u8>),
+) {
+    lines.extend_from_slice(prefix);
+    lines.extend_from_slice(field_cell);
+    lines.push(b',');
+    old.push(lines);
+    lines.push(b',');
+    new(lines);
+    lines.push(b'\n');
 }
 
 fn stop_error(error: &SfError) -> Stop {

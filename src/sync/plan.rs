@@ -186,8 +186,9 @@ impl Cell<'_> {
     }
 }
 
-/// Called with a record's `(mapping, old value, new value)` for each field it changes.
-pub type EachChange<'a> = dyn FnMut(usize, Cell<'_>, Cell<'_>) + 'a;
+/// Called with a record's `(mapping, old value, new value)` for each field it changes (the values
+/// borrowed from the plan, for as long as it is).
+pub type EachChange<'s, 'a> = dyn FnMut(usize, Cell<'s>, Cell<'s>) + 'a;
 
 /// What the write phase needs of a plan: a record's Id and its field changes.
 pub trait Changes {
@@ -197,7 +198,7 @@ pub trait Changes {
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
     /// Record `i`'s changes in mapping order, each written where the caller needs it
     /// (`changes.csv`, the Bulk upload) without a copy in between.
-    fn each_change(&self, i: usize, each: &mut EachChange<'_>);
+    fn each_change<'s>(&'s self, i: usize, each: &mut EachChange<'s, '_>);
     /// The mappings record `i` changes.
     fn each_mapping(&self, i: usize, each: &mut dyn FnMut(usize));
 }
@@ -215,7 +216,7 @@ impl Changes for Vec<RecordChange> {
         Cow::Borrowed(&self[i].changes)
     }
 
-    fn each_change(&self, i: usize, each: &mut EachChange<'_>) {
+    fn each_change<'s>(&'s self, i: usize, each: &mut EachChange<'s, '_>) {
         // A revert's changes come in the order of the run's `changes.csv` lines.
         let mut order: Vec<&FieldChange> = self[i].changes.iter().collect();
         order.sort_by_key(|c| c.mapping);
@@ -244,7 +245,7 @@ impl Changes for PlanView<'_> {
         Cow::Owned(self.plan.changes(i, self.rows))
     }
 
-    fn each_change(&self, i: usize, each: &mut EachChange<'_>) {
+    fn each_change<'s>(&'s self, i: usize, each: &mut EachChange<'s, '_>) {
         for (mapping, old, new) in self.plan.changed_items(i, self.rows) {
             each(mapping, Cell::Packed(old), Cell::Packed(new));
         }
