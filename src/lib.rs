@@ -15,6 +15,8 @@ pub mod report;
 pub mod runlog;
 pub mod salesforce;
 pub mod sync;
+#[cfg(test)]
+mod testrng;
 pub mod tuning;
 
 use clap::Parser as _;

@@ -421,18 +421,10 @@ mod tests {
         // sizes (records split between them) and field limits; a fixed seed, so a failure
         // repeats.
         let alphabet = b"\"\",,,\n\n\r\0 abc\xc3\xa9";
-        let mut x = 0x853c_49e6_748f_ea9b_u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testrng::XorShift::new(0x853c_49e6_748f_ea9b);
         for round in 0..5_000 {
-            let len = usize::try_from(next() % 60).expect("small");
-            let input: Vec<u8> = (0..len)
-                .map(|_| alphabet[usize::try_from(next() % alphabet.len() as u64).expect("small")])
-                .collect();
+            let len = rng.below(60);
+            let input = rng.bytes(alphabet, len);
             for capacity in [1, 7, 64, 8192] {
                 for max_fields in [2, usize::MAX] {
                     assert_eq!(

@@ -311,18 +311,10 @@ mod tests {
         // Mostly the bytes that steer the grammar, so quotes, line ends and delimiters meet in
         // every order; a fixed seed, so a failure repeats.
         let alphabet = b"\"\"\",,\n\r ab\xc3\xa9";
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testrng::XorShift::new(0x9e37_79b9_7f4a_7c15);
         for round in 0..3_000 {
-            let len = usize::try_from(next() % 40).expect("small");
-            let input: Vec<u8> = (0..len)
-                .map(|_| alphabet[usize::try_from(next() % alphabet.len() as u64).expect("small")])
-                .collect();
+            let len = rng.below(40);
+            let input = rng.bytes(alphabet, len);
             let expected = csv_core_records(&input);
             let split = |sizes: &mut dyn FnMut() -> usize| {
                 let mut rows: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -350,7 +342,7 @@ mod tests {
                 expected,
                 "round {round}: {input:?} byte by byte"
             );
-            let mut random = || usize::try_from(next() % 6).expect("small");
+            let mut random = || rng.below(6);
             assert_eq!(
                 split(&mut random),
                 expected,

@@ -34,7 +34,6 @@ pub struct RecordChange {
 pub struct Plan {
     entries: Vec<Planned>,
     olds: Vec<u8>,
-    scratch: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,12 +90,13 @@ impl Plan {
                 self.olds.push(packed::SAME);
                 continue;
             }
-            self.scratch.clear();
-            old(m, &mut self.scratch);
-            if self.scratch == item {
+            // Packed where it is kept if it differs, taken back if it does not.
+            let at = self.olds.len();
+            old(m, &mut self.olds);
+            if self.olds[at..] == *item {
+                self.olds.truncate(at);
                 self.olds.push(packed::SAME);
             } else {
-                self.olds.extend_from_slice(&self.scratch);
                 changed = true;
             }
         }
@@ -121,7 +121,6 @@ impl Plan {
     pub fn sort_by_row(&mut self) {
         self.entries.sort_by_key(|e| e.row);
         self.entries.shrink_to_fit();
-        self.scratch = Vec::new();
     }
 
     /// Record `i`'s changed fields as packed items: `(mapping, old, new)`.
