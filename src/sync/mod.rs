@@ -412,8 +412,8 @@ where
                 committed
             }
             Err(e) => {
-                // Renamed into place, but `changes.csv` could not be opened again: the lines
-                // are there, and the run reports the error.
+                // `changes.csv` could not be opened again: the run reports the error, and no
+                // record's lines are written twice.
                 self.error.get_or_insert(e);
                 true
             }
