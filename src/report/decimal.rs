@@ -150,7 +150,8 @@ impl Decimal {
     /// Parses a number as Salesforce or a JSON encoder writes it: what [`Decimal::parse`] accepts,
     /// plus an exponent (`1.5E7`, `2e-3`).
     pub fn parse_wire(text: &str) -> Result<Self, DecimalError> {
-        let Some(e) = text.find(['e', 'E']) else {
+        // A byte search: `str::find` with a set of characters decodes each one (issue 6).
+        let Some(e) = text.bytes().position(|b| b == b'e' || b == b'E') else {
             return Self::parse(text);
         };
         let base = Self::parse(&text[..e])?;
