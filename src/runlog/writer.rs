@@ -235,7 +235,8 @@ impl RunDir {
 
     /// Make the staged lines the run's `changes.csv`, if it holds no line of its own yet; false,
     /// and `changes.csv` as it was, if it does or the staged file cannot take its place. An
-    /// error: `changes.csv` could not be opened again (or made again).
+    /// error: `changes.csv` could not be opened again, or, the rename having failed, made
+    /// again (two I/O failures in a row); the run log is then broken and the run says so.
     ///
     /// The header-only `changes.csv` is removed first and the staged file renamed to its name:
     /// renamed over an existing file, ext4 writes the staged file's data out before the rename
@@ -250,7 +251,10 @@ impl RunDir {
         let Ok(file) = staged.file.into_inner() else {
             return Ok(false);
         };
-        if self.changes.flush().is_err() || std::fs::remove_file(&path).is_err() {
+        // The staged file (created owner-only) takes the header-only file's permissions.
+        let kept =
+            std::fs::metadata(&path).and_then(|m| file.as_file().set_permissions(m.permissions()));
+        if kept.is_err() || self.changes.flush().is_err() || std::fs::remove_file(&path).is_err() {
             return Ok(false);
         }
         let committed = file.persist(&path).is_ok();

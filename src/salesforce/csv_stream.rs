@@ -63,11 +63,18 @@ impl<'a> TextRecord<'a> {
 /// The reader: feed chunks with [`CsvStream::feed`], then call [`CsvStream::finish`].
 #[derive(Debug, Default)]
 pub struct CsvStream {
-    /// The start of a record the chunks so far have not completed.
+    /// The start of a record the chunks so far have not completed (and, for a long record, the
+    /// chunks after it until it is read again).
     pending: Vec<u8>,
+    /// The length `pending` must reach before it is read again: twice what it was when last
+    /// found incomplete, so a long record is read from its start a logarithmic number of times.
+    retry_at: usize,
     /// The current record's fields, unquoted, one after another.
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// Bytes read again from `pending`, for the test that bounds them.
+    #[cfg(test)]
+    reread: usize,
 }
 
 /// What [`parse_record`] found at the start of its input.
@@ -161,7 +168,10 @@ impl CsvStream {
     ) -> Result<(), E> {
         let mut input = input;
         // A record begun in an earlier chunk: only a line end can complete it, so the chunk
-        // is added up to each line end in turn until the record is whole.
+        // is added up to each line end in turn and the record read again, until it is whole.
+        // A quoted field of many short lines would be read again at each of them (quadratic
+        // in its length), so once the record was found incomplete it is read again only when
+        // it has doubled, and by then `pending` may hold the records after it too.
         while !self.pending.is_empty() {
             let Some(end) = memchr::memchr2(b'\n', b'\r', input) else {
                 self.pending.extend_from_slice(input);
@@ -169,15 +179,21 @@ impl CsvStream {
             };
             self.pending.extend_from_slice(&input[..=end]);
             input = &input[end + 1..];
-            match parse_record(&self.pending, false, &mut self.out, &mut self.ends) {
-                Parsed::More => {}
-                Parsed::Record(used) | Parsed::Blank(used) => {
-                    debug_assert_eq!(used, self.pending.len());
-                    self.pending.clear();
-                    if !self.ends.is_empty() {
-                        each(self.record())?;
-                    }
-                }
+            if self.pending.len() < self.retry_at {
+                continue;
+            }
+            #[cfg(test)]
+            {
+                self.reread += self.pending.len();
+            }
+            let pending = std::mem::take(&mut self.pending);
+            let used = self.read_all(&pending, false, each)?;
+            if used == 0 {
+                self.retry_at = 2 * pending.len();
+                self.pending = pending;
+            } else {
+                self.retry_at = 0;
+                self.pending = pending[used..].to_vec();
             }
         }
         // The rest of the chunk is read where it lies; its unfinished last record waits.
@@ -274,6 +290,34 @@ mod tests {
         for size in [1, 2, 3, 7, 64, 4095, 4096, 4097] {
             assert_eq!(read_in_chunks(&text, size), whole, "chunks of {size}");
         }
+    }
+
+    #[test]
+    fn a_long_field_of_many_lines_is_read_again_a_few_times_only() {
+        // One quoted field of 20,000 short lines, then a plain record, in 8 KiB chunks: each
+        // line end could complete the record, and reading it again from its start at every one
+        // was quadratic.
+        let field = "ab\n".repeat(20_000);
+        let text = format!("\"{field}\",x\nnext,y\n");
+        let mut rows: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut reader = CsvStream::new();
+        let mut each = |r: Record<'_>| -> Result<(), ()> {
+            rows.push((0..r.len()).map(|i| r.get(i).to_vec()).collect());
+            Ok(())
+        };
+        for chunk in text.as_bytes().chunks(8192) {
+            reader.feed(chunk, &mut each).expect("feed");
+        }
+        reader.finish(&mut each).expect("finish");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], [field.as_bytes().to_vec(), b"x".to_vec()]);
+        assert_eq!(rows[1], [b"next".to_vec(), b"y".to_vec()]);
+        assert!(
+            reader.reread < 4 * text.len(),
+            "{} bytes read again for a {}-byte page",
+            reader.reread,
+            text.len()
+        );
     }
 
     /// Records as `csv_core` reads `input` (the grammar this reader follows).

@@ -412,10 +412,10 @@ where
                 committed
             }
             Err(e) => {
-                // `changes.csv` could not be opened again: the run reports the error, and no
-                // record's lines are written twice.
+                // The run log is broken (see `RunDir::commit_staged`): the run reports the
+                // error; the lines are written as results come, wherever `changes.csv` is.
                 self.error.get_or_insert(e);
-                true
+                false
             }
         }
     }

@@ -930,13 +930,25 @@ fn record_failures(api: &str) {
     assert!(run.stderr.contains("failed 3"), "{}", run.stderr);
 }
 
-/// No `changes.csv` lines staged for a Bulk job are left in the run directory.
+/// No `changes.csv` lines staged for a Bulk job are left in the run directory, and
+/// `changes.csv` (staged or not) has the permissions of the run's other CSVs.
 fn assert_no_staged_file(dir: &std::path::Path) {
     let names: Vec<String> = std::fs::read_dir(dir)
         .expect("run dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".staged")), "{names:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |name: &str| {
+            std::fs::metadata(dir.join(name))
+                .expect(name)
+                .permissions()
+                .mode()
+        };
+        assert_eq!(mode("changes.csv"), mode("failed.csv"), "{}", dir.display());
+    }
 }
 
 #[test]
