@@ -476,7 +476,7 @@ async fn write_bulk(
     // Results name records by Id: plan indices sorted by Id, searched (a hash map of a million
     // Ids was ~80 MB; issue 6).
     let mut by_id: Vec<usize> = todo.to_vec();
-    by_id.sort_unstable_by(|&a, &b| changes.record_id(a).cmp(changes.record_id(b)));
+    by_id.sort_unstable_by(|&a, &b| changes.record_id_bytes(a).cmp(changes.record_id_bytes(b)));
     let by_id = ById {
         changes,
         sorted: by_id,
@@ -552,7 +552,7 @@ struct ById<'a> {
 impl ById<'_> {
     fn get(&self, id: &str) -> Option<usize> {
         self.sorted
-            .binary_search_by(|&i| self.changes.record_id(i).cmp(id))
+            .binary_search_by(|&i| self.changes.record_id_bytes(i).cmp(id.as_bytes()))
             .ok()
             .map(|at| self.sorted[at])
     }

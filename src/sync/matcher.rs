@@ -96,15 +96,38 @@ fn prefix(integration: &Integration, fields: &Fields<'_>) -> String {
 /// report. Unreserved bytes stay, a space becomes `+`, any other byte `%XX`.
 fn encoded_len(text: &str) -> usize {
     text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_' | b' ') {
-                1
-            } else {
-                3
-            }
-        })
+        .map(|b| usize::from(ENCODED[usize::from(b)]))
         .sum()
 }
+
+/// Each byte's size once form-URL-encoded: 1 for an unreserved byte or a space, 3 for `%XX`.
+const ENCODED: [u8; 256] = {
+    let mut table = [3u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)] // below 256
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_' | b' ') {
+            table[b] = 1;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// [`ENCODED`] for the bytes a SOQL literal keeps as they are (printable ASCII but `\`, `'` and
+/// `"`), 0 for the others: a key's literal size in one pass over its bytes.
+const PLAIN_ENCODED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        if !matches!(b, 0x5c | 0x27 | 0x22) {
+            table[b] = ENCODED[b];
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Split keys into `IN` lists whose query fits [`MAX_ENCODED_SOQL`].
 #[must_use]
@@ -135,14 +158,20 @@ pub fn chunk_count<K: AsRef<str>>(prefix: &str, keys: impl IntoIterator<Item = K
 /// The encoded size of `key`'s SOQL literal and the comma after it; the literal is built in
 /// `literal` when it is asked for or when `key` holds a character the literal escapes.
 fn literal_cost(key: &str, literal: &mut String, build: bool) -> usize {
-    let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b'\\' | b'\'' | b'"');
     literal.clear();
-    if build || !key.bytes().all(plain) {
-        soql::quote_into(key, literal);
-        return encoded_len(literal) + encoded_len(",");
+    if !build {
+        // One pass: the encoded size, and whether any byte is one the literal escapes (0).
+        let (size, least) = key.bytes().fold((0, u8::MAX), |(size, least), b| {
+            let cost = PLAIN_ENCODED[usize::from(b)];
+            (size + usize::from(cost), least.min(cost))
+        });
+        if least > 0 {
+            // `'key'`: the key as it is between two quotes.
+            return size + 2 * encoded_len("'") + encoded_len(",");
+        }
     }
-    // `'key'`: the key as it is between two quotes.
-    encoded_len(key) + 2 * encoded_len("'") + encoded_len(",")
+    soql::quote_into(key, literal);
+    encoded_len(literal) + encoded_len(",")
 }
 
 /// Greedy packing: calls `place(literal, starts_a_new_chunk)` for every key in order (the
@@ -418,6 +447,14 @@ mod tests {
             assert_eq!(literal, soql::quote(key));
             assert_eq!(without, with, "{key:?}");
             assert_eq!(with, encoded_len(&soql::quote(key)) + encoded_len(","));
+        }
+        // Every character of the first 256, alone and inside a key.
+        for c in (0..=255u8).map(char::from) {
+            for key in [c.to_string(), format!("a{c}@b.example")] {
+                let without = literal_cost(&key, &mut literal, false);
+                let with = literal_cost(&key, &mut literal, true);
+                assert_eq!(without, with, "{key:?}");
+            }
         }
     }
 

@@ -61,6 +61,12 @@ impl Plan {
         std::str::from_utf8(&self.entries[i].id).unwrap_or_default()
     }
 
+    /// Record `i`'s Id as its bytes.
+    #[must_use]
+    pub fn id_bytes(&self, i: usize) -> &[u8] {
+        &self.entries[i].id
+    }
+
     #[must_use]
     pub fn row(&self, i: usize) -> usize {
         self.entries[i].row as usize
@@ -193,6 +199,11 @@ pub type EachChange<'s, 'a> = dyn FnMut(usize, Cell<'s>, Cell<'s>) + 'a;
 pub trait Changes {
     fn count(&self) -> usize;
     fn record_id(&self, i: usize) -> &str;
+    /// [`Changes::record_id`] as bytes, for sorting and searching by Id without a UTF-8 check
+    /// per comparison (issue 6).
+    fn record_id_bytes(&self, i: usize) -> &[u8] {
+        self.record_id(i).as_bytes()
+    }
     /// Record `i`'s changes as values (the REST path's JSON).
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]>;
     /// Record `i`'s changes in mapping order, each written where the caller needs it
@@ -238,6 +249,10 @@ impl Changes for PlanView<'_> {
 
     fn record_id(&self, i: usize) -> &str {
         self.plan.id(i)
+    }
+
+    fn record_id_bytes(&self, i: usize) -> &[u8] {
+        self.plan.id_bytes(i)
     }
 
     fn field_changes(&self, i: usize) -> Cow<'_, [FieldChange]> {
