@@ -411,7 +411,7 @@ async fn write_bulk(
     for &i in todo {
         line.clear();
         new_cells.clear();
-        crate::csvtext::push_cell(&mut line, changes.record_id(i));
+        crate::csvtext::push_cell_bytes(&mut line, changes.record_id_bytes(i));
         // Changes come in mapping order, as the columns are: each cell is written in place,
         // after a comma for every column up to its own (empty cells leave fields alone).
         let mut next = 0;

@@ -23,10 +23,13 @@ pub fn normal_form<'a>(
     case_sensitive: bool,
 ) -> std::borrow::Cow<'a, str> {
     use crate::salesforce::describe::FieldType;
-    let trimmed = raw.trim();
+    let trimmed = crate::report::convert::trim(raw);
+    // One pass: ASCII and no upper-case letter.
     if !matches!(field.field_type, FieldType::Id | FieldType::Reference)
         && (case_sensitive
-            || (trimmed.is_ascii() && !trimmed.bytes().any(|b| b.is_ascii_uppercase())))
+            || trimmed
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase()))
     {
         return std::borrow::Cow::Borrowed(trimmed);
     }

@@ -570,7 +570,7 @@ impl ChangeLines {
     /// Start record `i`'s lines: its `id,key,` prefix.
     fn begin(&mut self, view: &plan::PlanView<'_>, i: usize) {
         self.prefix.clear();
-        crate::csvtext::push_cell(&mut self.prefix, view.plan.id(i));
+        crate::csvtext::push_cell_bytes(&mut self.prefix, view.plan.id_bytes(i));
         self.prefix.push(b',');
         crate::csvtext::push_cell(&mut self.prefix, view.rows.key(view.plan.row(i)));
         self.prefix.push(b',');
