@@ -217,10 +217,16 @@ impl Matched {
         // Most keys (e-mail addresses as Salesforce stores them) are already in normal form:
         // look them up as they are, without allocating their folded copy (a scan does this
         // for every record of the object). Ids always go through their 18-character form.
+        // One pass over the bytes: ASCII, no upper-case letter (unless case counts), and no
+        // white space at either end (`str::trim`'s, for ASCII: tab to carriage return, space).
+        let bytes = key_value.as_bytes();
+        let space = |b: Option<&u8>| b.is_some_and(|&b| matches!(b, b'\t'..=b'\r' | b' '));
         let plain = !is_id(fields)
-            && key_value.is_ascii()
-            && (case_sensitive || !key_value.bytes().any(|b| b.is_ascii_uppercase()))
-            && key_value.trim() == key_value;
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii() && (case_sensitive || !b.is_ascii_uppercase()))
+            && !space(bytes.first())
+            && !space(bytes.last());
         let rows = &prepared.rows;
         let found = if plain {
             rows.find(key_value)
@@ -549,6 +555,52 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!((&changes[0].old, &changes[0].new), (&number(2), &number(3)));
         assert_eq!(prepared.rows.key(0), "Ann@example.com");
+    }
+
+    #[test]
+    fn salesforce_keys_match_in_any_case_and_with_space_around_them() {
+        let (key_field, logins) = crate::report::test_support::email_key_and_number();
+        let fields = Fields {
+            key: &key_field,
+            mapped: vec![&logins],
+            skip_converted: false,
+        };
+        let mut prepared = Prepared::default();
+        let mut values = Vec::new();
+        packed::put(None, &mut values);
+        prepared
+            .rows
+            .push("ann@example.com", "ann@example.com", 2, Some(&values))
+            .expect("a row");
+        let mut matched = Matched::default();
+        // The plain path (looked up as it is) must not take any of these.
+        for key in [
+            "ann@example.com",
+            "Ann@example.com",
+            " ann@example.com",
+            "ann@example.com\t",
+            "ann@example.com\u{b}",
+            "\u{c}ann@example.com\r",
+            "ann@example.com\u{a0}",
+        ] {
+            assert!(
+                matched.add_record(
+                    &prepared,
+                    &fields,
+                    false,
+                    ("00Q000000000001AAA", key, false),
+                    |_, out| packed::put(None, out),
+                ),
+                "{key:?}"
+            );
+        }
+        assert!(!matched.add_record(
+            &prepared,
+            &fields,
+            true,
+            ("00Q000000000001AAA", "Ann@example.com", false),
+            |_, out| packed::put(None, out),
+        ));
     }
 
     #[test]
