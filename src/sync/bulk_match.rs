@@ -303,18 +303,10 @@ mod tests {
     /// Feed `csv` to a page reader over one row (`ann@example.com`, value 3); the error if any.
     fn read(csv: &str, reader: &mut PageReader, matched: &mut Matched) -> Result<(), SfError> {
         let (key_field, logins) = crate::report::test_support::email_key_and_number();
-        let fields = Fields {
-            key: &key_field,
-            mapped: vec![&logins],
-            skip_converted: false,
-        };
-        let mut prepared = Prepared::default();
+        let fields = Fields::of(&key_field, vec![&logins]);
         let mut values = Vec::new();
         packed::put(Some(&Value::Number(Decimal::from_i64(3))), &mut values);
-        prepared
-            .rows
-            .push("ann@example.com", "ann@example.com", 2, Some(&values))
-            .expect("a row");
+        let prepared = Prepared::ann(&values);
         let mut each =
             |record: Record<'_>| reader.record(record, &fields, &prepared, false, matched);
         let mut stream = CsvStream::new();

@@ -508,15 +508,12 @@ mod tests {
     fn a_record_returned_twice_counts_once_and_only_differences_are_planned() {
         use crate::report::Decimal;
         let (key_field, logins) = crate::report::test_support::email_key_and_number();
-        let fields = Fields {
-            key: &key_field,
-            mapped: vec![&logins],
-            skip_converted: false,
-        };
+        let fields = Fields::of(&key_field, vec![&logins]);
         let number = |n| Value::Number(Decimal::from_i64(n));
         let mut prepared = Prepared::default();
         let mut values = Vec::new();
         packed::put(Some(&number(3)), &mut values);
+        // As the report spells it: found by its normal form.
         prepared
             .rows
             .push("ann@example.com", "Ann@example.com", 2, Some(&values))
@@ -560,18 +557,10 @@ mod tests {
     #[test]
     fn salesforce_keys_match_in_any_case_and_with_space_around_them() {
         let (key_field, logins) = crate::report::test_support::email_key_and_number();
-        let fields = Fields {
-            key: &key_field,
-            mapped: vec![&logins],
-            skip_converted: false,
-        };
-        let mut prepared = Prepared::default();
+        let fields = Fields::of(&key_field, vec![&logins]);
         let mut values = Vec::new();
         packed::put(None, &mut values);
-        prepared
-            .rows
-            .push("ann@example.com", "ann@example.com", 2, Some(&values))
-            .expect("a row");
+        let prepared = Prepared::ann(&values);
         let mut matched = Matched::default();
         // The plain path (looked up as it is) must not take any of these.
         for key in [

@@ -78,6 +78,18 @@ pub struct Fields<'a> {
     pub skip_converted: bool,
 }
 
+#[cfg(test)]
+impl<'a> Fields<'a> {
+    /// A key and mapped fields, converted Leads not told apart.
+    pub(crate) fn of(key: &'a Field, mapped: Vec<&'a Field>) -> Self {
+        Self {
+            key,
+            mapped,
+            skip_converted: false,
+        }
+    }
+}
+
 /// Row outcomes while the run goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowState {

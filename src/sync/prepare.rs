@@ -220,6 +220,19 @@ pub struct Prepared {
     pub skipped: u64,
 }
 
+#[cfg(test)]
+impl Prepared {
+    /// One report row, key `ann@example.com` (line 2), holding the packed `values`.
+    pub(crate) fn ann(values: &[u8]) -> Self {
+        let mut prepared = Self::default();
+        prepared
+            .rows
+            .push("ann@example.com", "ann@example.com", 2, Some(values))
+            .expect("a row");
+        prepared
+    }
+}
+
 /// Read the whole report. A report that cannot be used as a whole is a usage error (exit 2).
 pub fn read(
     integration: &Integration,
