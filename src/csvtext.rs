@@ -5,15 +5,12 @@
 /// `changes.csv` and of the Bulk upload (issue 6).
 #[must_use]
 fn needs_quotes(text: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte of `word` that is zero (exact for "is any zero").
-    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    use crate::swar::{equal_bytes, load};
     let any_special = |word: u64| {
-        zeros(word ^ (ONES * u64::from(b',')))
-            | zeros(word ^ (ONES * u64::from(b'"')))
-            | zeros(word ^ (ONES * u64::from(b'\n')))
-            | zeros(word ^ (ONES * u64::from(b'\r')))
+        equal_bytes(word, b',')
+            | equal_bytes(word, b'"')
+            | equal_bytes(word, b'\n')
+            | equal_bytes(word, b'\r')
             != 0
     };
     let (Some(&first), Some(&last)) = (text.first(), text.last()) else {
@@ -22,11 +19,6 @@ fn needs_quotes(text: &[u8]) -> bool {
     if first == b' ' || last == b' ' {
         return true;
     }
-    let word = |bytes: &[u8]| {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(bytes);
-        u64::from_le_bytes(eight)
-    };
     if text.len() < 8 {
         // One word, the missing bytes zero (never special).
         let short = text
@@ -37,10 +29,10 @@ fn needs_quotes(text: &[u8]) -> bool {
     }
     // Whole words, then the last eight bytes (overlapping the words before).
     let mut words = text.chunks_exact(8);
-    if words.any(|w| any_special(word(w))) {
+    if words.any(|w| any_special(load(w))) {
         return true;
     }
-    !words.remainder().is_empty() && any_special(word(&text[text.len() - 8..]))
+    !words.remainder().is_empty() && any_special(load(&text[text.len() - 8..]))
 }
 
 /// Append `text` as one CSV cell.

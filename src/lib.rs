@@ -14,6 +14,7 @@ pub mod output;
 pub mod report;
 pub mod runlog;
 pub mod salesforce;
+mod swar;
 pub mod sync;
 #[cfg(test)]
 mod testrng;

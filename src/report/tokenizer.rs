@@ -227,23 +227,17 @@ fn whole_record(
 /// Where the first byte that ends a run of ordinary ones is (the delimiter, `"`, a line end,
 /// NUL), or `bytes.len()`: eight bytes at a time, most of a report being ordinary bytes.
 fn first_stop(bytes: &[u8], delimiter: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each zero byte of `word`; the lowest one set is exact (a borrow only
-    // reaches the bytes above a zero byte).
-    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    use crate::swar::{equal_bytes, load};
     let stop = |b: u8| b == delimiter || matches!(b, b'"' | b'\n' | b'\r' | 0);
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut words {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(eight);
-        let found = zeros(word ^ (ONES * u64::from(delimiter)))
-            | zeros(word ^ (ONES * u64::from(b'"')))
-            | zeros(word ^ (ONES * u64::from(b'\n')))
-            | zeros(word ^ (ONES * u64::from(b'\r')))
-            | zeros(word);
+        let word = load(chunk);
+        let found = equal_bytes(word, delimiter)
+            | equal_bytes(word, b'"')
+            | equal_bytes(word, b'\n')
+            | equal_bytes(word, b'\r')
+            | equal_bytes(word, 0);
         if found != 0 {
             return at + (found.trailing_zeros() / 8) as usize;
         }

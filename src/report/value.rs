@@ -26,15 +26,12 @@ pub enum Value {
     DateTime(DateTime<Utc>),
 }
 
-/// A value's CSV cell (as [`crate::sync::packed::push_cell`] writes it) as a Bulk API 2.0
-/// ingest cell: empty (null, or an empty text, which Salesforce stores as null) is
-/// [`BULK_NULL`], since an empty cell would leave the field as it is.
-#[must_use]
-pub fn bulk_cell(cell: &[u8]) -> &[u8] {
-    if cell.is_empty() {
-        BULK_NULL.as_bytes()
-    } else {
-        cell
+/// Make the CSV cell written into `line` from `start` (as [`crate::sync::packed::push_cell`]
+/// writes a value) a Bulk API 2.0 ingest cell: empty (null, or an empty text, which Salesforce
+/// stores as null) becomes [`BULK_NULL`], since an empty cell would leave the field as it is.
+pub fn finish_bulk_cell(line: &mut Vec<u8>, start: usize) {
+    if line.len() == start {
+        line.extend_from_slice(BULK_NULL.as_bytes());
     }
 }
 
@@ -153,9 +150,9 @@ impl Value {
     pub fn to_bulk_csv(&self) -> String {
         let mut packed = Vec::new();
         crate::sync::packed::put(Some(self), &mut packed);
-        let mut cell = Vec::new();
-        crate::sync::packed::push_cell(&packed, &mut cell);
-        let mut line = bulk_cell(&cell).to_vec();
+        let mut line = Vec::new();
+        crate::sync::packed::push_cell(&packed, &mut line);
+        finish_bulk_cell(&mut line, 0);
         line.push(b'\n');
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Integration, WriteApi};
 use crate::output::Printer;
-use crate::report::value::BULK_NULL;
+use crate::report::value::finish_bulk_cell;
 use crate::salesforce::bulk::{IngestOperation, JobState, ResultSet, split_bulk_error};
 use crate::salesforce::client::Client;
 use crate::salesforce::collections::MAX_RECORDS;
@@ -427,9 +427,7 @@ async fn write_bulk(
                 old,
                 new: start..line.len(),
             });
-            if line.len() == start {
-                line.extend_from_slice(BULK_NULL.as_bytes());
-            }
+            finish_bulk_cell(&mut line, start);
         });
         line.resize(line.len() + (columns.len() - next), b',');
         line.push(b'\n');

@@ -543,15 +543,10 @@ impl ChangeLines {
     ) -> std::io::Result<()> {
         use plan::Changes as _;
         self.begin(view, i);
-        let Self {
-            field_cells,
-            prefix,
-            lines,
-        } = self;
         view.each_change(i, &mut |mapping, old, new| {
-            line(lines, prefix, &field_cells[mapping], old, |l| new.push(l));
+            self.line(mapping, old, |l| new.push(l));
         });
-        run.change_lines(lines)
+        run.change_lines(&self.lines)
     }
 
     /// Append planned record `i`'s lines to the staged file: its changed fields as its upload
@@ -565,18 +560,11 @@ impl ChangeLines {
         cells: &[execute::StagedCell<'_>],
     ) -> std::io::Result<()> {
         self.begin(view, i);
-        let Self {
-            field_cells,
-            prefix,
-            lines,
-        } = self;
         for cell in cells {
             let new = &row[cell.new.clone()];
-            line(lines, prefix, &field_cells[cell.mapping], cell.old, |l| {
-                l.extend_from_slice(new);
-            });
+            self.line(cell.mapping, cell.old, |l| l.extend_from_slice(new));
         }
-        staged.lines(lines)
+        staged.lines(&self.lines)
     }
 
     /// Start record `i`'s lines: its `id,key,` prefix.
@@ -588,23 +576,18 @@ impl ChangeLines {
         self.prefix.push(b',');
         self.lines.clear();
     }
-}
 
-/// Append one `changes.csv` line: `prefix` (`id,key,`), the field, the old value, the new one.
-fn line(
-    lines: &mut Vec<u8>,
-    prefix: &[u8],
-    field_cell: &[u8],
-    old: plan::Cell<'_>,
-    new: impl FnOnce(&mut Vec<u8>),
-) {
-    lines.extend_from_slice(prefix);
-    lines.extend_from_slice(field_cell);
-    lines.push(b',');
-    old.push(lines);
-    lines.push(b',');
-    new(lines);
-    lines.push(b'\n');
+    /// Append one line: the record's `id,key,` prefix, the field, the old value, the new one.
+    fn line(&mut self, mapping: usize, old: plan::Cell<'_>, new: impl FnOnce(&mut Vec<u8>)) {
+        let lines = &mut self.lines;
+        lines.extend_from_slice(&self.prefix);
+        lines.extend_from_slice(&self.field_cells[mapping]);
+        lines.push(b',');
+        old.push(lines);
+        lines.push(b',');
+        new(lines);
+        lines.push(b'\n');
+    }
 }
 
 fn stop_error(error: &SfError) -> Stop {
