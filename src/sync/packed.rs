@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate};
 
+use crate::report::convert::{Moment, wire_moment};
 use crate::report::value::Rendered;
 use crate::report::{Decimal, Value};
 
@@ -39,16 +40,27 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
             put_varint(zigzag(mantissa), out);
             put_varint(u128::from(scale), out);
         }
-        Value::Date(date) => {
-            out.push(DATE);
-            put_varint(zigzag(i128::from(date.num_days_from_ce())), out);
-        }
-        Value::DateTime(at) => {
-            out.push(DATETIME);
-            put_varint(zigzag(i128::from(at.timestamp())), out);
-            put_varint(u128::from(at.timestamp_subsec_nanos()), out);
-        }
+        Value::Date(date) => put_moment(Moment::Date(date.num_days_from_ce()), out),
+        Value::DateTime(at) => put_moment(
+            Moment::DateTime(at.timestamp(), at.timestamp_subsec_nanos()),
+            out,
+        ),
         Value::Text(text) => put_text(text, out),
+    }
+}
+
+/// Append the encoding of a date or datetime read as its numbers (the same bytes as its `Value`).
+pub fn put_moment(moment: Moment, out: &mut Vec<u8>) {
+    match moment {
+        Moment::Date(days) => {
+            out.push(DATE);
+            put_varint(zigzag(i128::from(days)), out);
+        }
+        Moment::DateTime(secs, nanos) => {
+            out.push(DATETIME);
+            put_varint(zigzag(i128::from(secs)), out);
+            put_varint(u128::from(nanos), out);
+        }
     }
 }
 
@@ -64,6 +76,10 @@ pub fn put_text(text: &str, out: &mut Vec<u8>) {
 pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out: &mut Vec<u8>) {
     if !cell.is_empty() && Value::wire_is_text(field) {
         put_text(cell, out);
+        return;
+    }
+    if let Some(moment) = wire_moment(cell, field.field_type) {
+        put_moment(moment, out);
         return;
     }
     put(

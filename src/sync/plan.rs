@@ -179,6 +179,7 @@ pub enum Cell<'a> {
 impl Cell<'_> {
     /// Append the value as one CSV cell, as `Display` shows it (null as empty), quoted where it
     /// must be: straight from the packed bytes, without a `Value` or a `String` (issue 6).
+    #[inline]
     pub fn push(self, out: &mut Vec<u8>) {
         match self {
             Self::Packed(item) => packed::push_cell(item, out),

@@ -436,6 +436,13 @@ fn convert_row(
             packed::put(value.as_ref(), out);
             continue;
         }
+        // The usual ISO date or datetime goes straight to its packed numbers.
+        if mapping.format.is_none()
+            && let Some(moment) = report::convert::report_moment(cell, field.field_type)
+        {
+            packed::put_moment(moment, out);
+            continue;
+        }
         match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
             Ok(report::convert::Converted::Text(text)) => packed::put_text(text, out),
             Ok(report::convert::Converted::Value(v)) => packed::put(Some(&v), out),
