@@ -441,7 +441,6 @@ fn number(cell: &str, field: &Field) -> Result<Value, ConvertError> {
 
 /// Salesforce's valid range for dates and datetimes: 1700-01-01 to 4000-12-31 (Object Reference,
 /// "Primitive Data Types": date and dateTime).
-/// The years Salesforce takes in a date or datetime.
 const YEARS: std::ops::RangeInclusive<i32> = 1700..=4000;
 
 fn in_range(date: NaiveDate) -> bool {
