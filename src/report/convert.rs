@@ -203,9 +203,9 @@ fn email<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError
 }
 
 /// `local@domain`: one `@`, something before it, a domain with a dot, neither at its ends nor
-/// two in a row, and no whitespace or control character anywhere. One pass over the bytes; a
-/// character test only for a non-ASCII cell (issue 6: decoding every character of every
-/// address was 1.5 % of a wide sync's instructions).
+/// two in a row, and no whitespace or control character anywhere. Byte tests, and a character
+/// test only for a non-ASCII cell (issue 6: decoding every character of every address was 1.5 %
+/// of a wide sync's instructions).
 fn email_syntax(cell: &str) -> bool {
     let bytes = cell.as_bytes();
     let Some(at) = memchr::memchr(b'@', bytes) else {
@@ -592,7 +592,7 @@ fn iso_datetime_parts(bytes: &[u8]) -> Option<(i64, u32)> {
 /// here (issue 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Moment {
-    /// Days after 0001-01-01 counted from 1 (chrono's `num_days_from_ce`).
+    /// The day as chrono's `num_days_from_ce` counts it: 0001-01-01 is 1.
     Date(i32),
     /// Seconds since the Unix epoch and nanoseconds.
     DateTime(i64, u32),
@@ -644,7 +644,7 @@ pub fn report_moment(cell: &str, field_type: FieldType) -> Option<Moment> {
     }
 }
 
-/// Salesforce's text of a date or datetime field, as [`Value::from_wire_text`] reads it, when it
+/// Salesforce's text of a date or datetime field, as [`Value::from_bulk_csv`] reads it, when it
 /// is in the usual ISO spelling; `None` leaves it to that.
 #[must_use]
 pub fn wire_moment(text: &str, field_type: FieldType) -> Option<Moment> {

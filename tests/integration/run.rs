@@ -349,9 +349,19 @@ fn the_seed_example_writes_exactly_the_report_then_nothing_then_only_what_change
 
 /// A one-field integration of Leads by e-mail with extra options.
 fn lead_integration(name: &str, options: &str, fields: &[(&str, &str, Option<&str>)]) -> String {
+    object_integration(name, "Lead", options, fields)
+}
+
+/// An integration of `object` by e-mail, its report `NAME.csv`: `(column, field, format)`.
+fn object_integration(
+    name: &str,
+    object: &str,
+    options: &str,
+    fields: &[(&str, &str, Option<&str>)],
+) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
-        "\n[integrations.{name}]\nenvironment = \"sandbox\"\nobject = \"Lead\"\nreport = {{ name = \"R\", path = \"{name}.csv\" }}\nkey = {{ report = \"Email\", salesforce = \"Email\" }}\n{options}\n"
+        "\n[integrations.{name}]\nenvironment = \"sandbox\"\nobject = \"{object}\"\nreport = {{ name = \"R\", path = \"{name}.csv\" }}\nkey = {{ report = \"Email\", salesforce = \"Email\" }}\n{options}\n"
     );
     for (report, field, format) in fields {
         let _ = write!(
@@ -615,6 +625,36 @@ fn empty_cells_skip_and_clear_on_rest_and_bulk() {
             assert_eq!(env.writes(), writes, "{api} {policy}: second run wrote");
         }
     }
+}
+
+/// A mapping's `format` decides how a date or datetime cell reads, even one that looks like ISO:
+/// `2026-03-05` under `%Y-%d-%m` is 3 May (the usual ISO cell takes a faster reading; a format
+/// must keep it from that).
+#[test]
+fn a_mapping_format_reads_iso_looking_cells_its_own_way() {
+    let env = SyncEnv::new();
+    env.config(&object_integration(
+        "c",
+        "Contact",
+        "",
+        &[
+            ("Responded", "WalkMe_NPS_Responded__c", Some("%Y-%d-%m")),
+            ("Login", "WalkMe_Last_Login__c", Some("%Y-%d-%m %H:%M")),
+        ],
+    ));
+    let contacts = env.emu.records("Contact");
+    let c1 = text(&contacts[0], "Email").unwrap().to_owned();
+    env.report(
+        "c.csv",
+        &format!("Email,Responded,Login\n{c1},2026-03-05,2026-03-05 08:00\n"),
+    );
+    env.run(&["run", "c"]).assert_code(0);
+    let c = env.record("Contact", &c1);
+    assert_eq!(text(&c, "WalkMe_NPS_Responded__c"), Some("2026-05-03"));
+    assert_eq!(
+        text(&c, "WalkMe_Last_Login__c"),
+        Some("2026-05-03T08:00:00.000+0000")
+    );
 }
 
 #[test]
