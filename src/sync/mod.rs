@@ -543,10 +543,14 @@ impl ChangeLines {
     ) -> std::io::Result<()> {
         use plan::Changes as _;
         self.begin(view, i);
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.clear();
         view.each_change(i, &mut |mapping, old, new| {
-            self.line(mapping, old, |l| new.push(l));
+            self.line(&mut lines, mapping, old, |l| new.push(l));
         });
-        run.change_lines(&self.lines)
+        let written = run.change_lines(&lines);
+        self.lines = lines;
+        written
     }
 
     /// Append planned record `i`'s lines to the staged file: its changed fields as its upload
@@ -560,11 +564,12 @@ impl ChangeLines {
         cells: &[execute::StagedCell<'_>],
     ) -> std::io::Result<()> {
         self.begin(view, i);
-        for cell in cells {
-            let new = &row[cell.new.clone()];
-            self.line(cell.mapping, cell.old, |l| l.extend_from_slice(new));
-        }
-        staged.lines(&self.lines)
+        staged.append(|lines| {
+            for cell in cells {
+                let new = &row[cell.new.clone()];
+                self.line(lines, cell.mapping, cell.old, |l| l.extend_from_slice(new));
+            }
+        })
     }
 
     /// Start record `i`'s lines: its `id,key,` prefix.
@@ -574,12 +579,17 @@ impl ChangeLines {
         self.prefix.push(b',');
         crate::csvtext::push_cell(&mut self.prefix, view.rows.key(view.plan.row(i)));
         self.prefix.push(b',');
-        self.lines.clear();
     }
 
-    /// Append one line: the record's `id,key,` prefix, the field, the old value, the new one.
-    fn line(&mut self, mapping: usize, old: plan::Cell<'_>, new: impl FnOnce(&mut Vec<u8>)) {
-        let lines = &mut self.lines;
+    /// Append one line to `lines`: the record's `id,key,` prefix, the field, the old value, the
+    /// new one.
+    fn line(
+        &self,
+        lines: &mut Vec<u8>,
+        mapping: usize,
+        old: plan::Cell<'_>,
+        new: impl FnOnce(&mut Vec<u8>),
+    ) {
         lines.extend_from_slice(&self.prefix);
         lines.extend_from_slice(&self.field_cells[mapping]);
         lines.push(b',');
