@@ -34,12 +34,7 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         Value::Null => out.push(NULL),
         Value::Bool(false) => out.push(FALSE),
         Value::Bool(true) => out.push(TRUE),
-        Value::Number(d) => {
-            out.push(NUMBER);
-            let (mantissa, scale) = d.to_parts();
-            put_varint(zigzag(mantissa), out);
-            put_varint(u128::from(scale), out);
-        }
+        Value::Number(d) => put_number(*d, out),
         Value::Date(date) => put_moment(Moment::Date(date.num_days_from_ce()), out),
         Value::DateTime(at) => put_moment(
             Moment::DateTime(at.timestamp(), at.timestamp_subsec_nanos()),
@@ -47,6 +42,14 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         ),
         Value::Text(text) => put_text(text, out),
     }
+}
+
+/// Append the encoding of `Value::Number(d)`.
+fn put_number(d: Decimal, out: &mut Vec<u8>) {
+    out.push(NUMBER);
+    let (mantissa, scale) = d.to_parts();
+    put_varint(zigzag(mantissa), out);
+    put_varint(u128::from(scale), out);
 }
 
 /// Append the encoding of a date or datetime read as its numbers (the same bytes as its `Value`).
@@ -72,20 +75,50 @@ pub fn put_text(text: &str, out: &mut Vec<u8>) {
 }
 
 /// Append the encoding of a Bulk query cell of `field` (what [`Value::from_bulk_csv`] reads,
-/// null when it cannot be read): a text field's cell goes in as it is, without a `Value`.
+/// null when it cannot be read): the usual text, number, checkbox, date or datetime goes in
+/// without a `Value` (a scan packs every field of every record; issue 6).
 pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out: &mut Vec<u8>) {
-    if !cell.is_empty() && Value::wire_is_text(field) {
-        put_text(cell, out);
-        return;
-    }
-    if let Some(moment) = wire_moment(cell, field.field_type) {
-        put_moment(moment, out);
-        return;
+    use crate::report::convert::{is_number_type, number_scale};
+    use crate::salesforce::describe::FieldType;
+    if !cell.is_empty() {
+        if Value::wire_is_text(field) {
+            put_text(cell, out);
+            return;
+        }
+        match field.field_type {
+            FieldType::Boolean if cell == "true" => return out.push(TRUE),
+            FieldType::Boolean if cell == "false" => return out.push(FALSE),
+            FieldType::Date | FieldType::Datetime => {
+                if let Some(moment) = wire_moment(cell, field.field_type) {
+                    return put_moment(moment, out);
+                }
+            }
+            t if is_number_type(t) => {
+                if let Ok(d) = Decimal::parse_wire(cell) {
+                    return put_number(d.round_half_up(number_scale(field)), out);
+                }
+            }
+            _ => {}
+        }
     }
     put(
         Some(&Value::from_bulk_csv(cell, field).unwrap_or(Value::Null)),
         out,
     );
+}
+
+/// Whether two items are the same bytes: the usual item (a number, a date, a short text) is
+/// compared in line, without a call to `memcmp` for a few bytes (the diff compares every field
+/// of every matched record; issue 6).
+#[must_use]
+#[inline]
+pub fn same_item(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
 }
 
 /// The length of the first encoded item of `bytes`.
@@ -310,6 +343,13 @@ mod tests {
             Some(at("2026-12-01T10:11:12.345Z")),
             Some(at("1901-01-01T00:00:00Z")),
             Some(Value::Text(String::new())),
+            // Items of up to 16 bytes and just past, one byte apart (compared in line).
+            Some(Value::Text("alpha 1".into())),
+            Some(Value::Text("alpha 2".into())),
+            Some(Value::Text("fourteen bytes".into())),
+            Some(Value::Text("fourteen bytez".into())),
+            Some(Value::Text("fifteen bytes..".into())),
+            Some(Value::Text("fifteen bytes.,".into())),
             Some(Value::Text("ünïcode, \"quotes\"\nand lines".repeat(20))),
         ]
     }
@@ -373,15 +413,68 @@ mod tests {
             "00Q5e00000AbCdEAAA",
             " spaced ",
         ];
+        let same = |cell: &str, field: &crate::salesforce::describe::Field| {
+            let mut direct = Vec::new();
+            put_bulk_cell(cell, field, &mut direct);
+            let mut via_value = Vec::new();
+            let value = Value::from_bulk_csv(cell, field).unwrap_or(Value::Null);
+            put(Some(&value), &mut via_value);
+            assert_eq!(direct, via_value, "{:?} {cell:?}", field.field_type);
+        };
         for t in types {
             let field = crate::report::test_support::field(t);
             for cell in cells {
-                let mut direct = Vec::new();
-                put_bulk_cell(cell, &field, &mut direct);
-                let mut via_value = Vec::new();
-                let value = Value::from_bulk_csv(cell, &field).unwrap_or(Value::Null);
-                put(Some(&value), &mut via_value);
-                assert_eq!(direct, via_value, "{t:?} {cell:?}");
+                same(cell, &field);
+            }
+        }
+        // Numbers and checkboxes in many spellings, for number fields of several scales
+        // (rounded as the describe says): the direct reading and the `Value`'s agree.
+        let mut numeric = Vec::new();
+        for (t, scale) in [
+            (FieldType::Double, 0),
+            (FieldType::Double, 2),
+            (FieldType::Currency, 2),
+            (FieldType::Percent, 4),
+            (FieldType::Int, 0),
+        ] {
+            let mut field = crate::report::test_support::field(t);
+            field.scale = scale;
+            numeric.push(field);
+        }
+        numeric.push(crate::report::test_support::field(FieldType::Boolean));
+        let mut rng = crate::testrng::XorShift::new(0x5eed_b01c);
+        let fixed = [
+            "0",
+            "-0",
+            "-0.0",
+            "1.005",
+            "-1.005",
+            "2.5",
+            "1e3",
+            "1E-3",
+            "1.5e+2",
+            "+7",
+            ".5",
+            "5.",
+            "-",
+            ".",
+            "1e",
+            "e1",
+            "TRUE",
+            "False",
+            "yes",
+            "true ",
+            "99999999999999999999.5",
+            "123456789012345678901234567890123456789",
+        ];
+        for field in &numeric {
+            for cell in fixed {
+                same(cell, field);
+            }
+            for _ in 0..20_000 {
+                let len = 1 + rng.below(24);
+                let cell = rng.bytes(b"0123456789012345678901234567890.-+eE x", len);
+                same(std::str::from_utf8(&cell).expect("ASCII"), field);
             }
         }
     }
@@ -396,7 +489,9 @@ mod tests {
         };
         for (i, a) in values.iter().enumerate() {
             for (j, b) in values.iter().enumerate() {
-                assert_eq!(enc(a.as_ref()) == enc(b.as_ref()), i == j, "{a:?} vs {b:?}");
+                let (x, y) = (enc(a.as_ref()), enc(b.as_ref()));
+                assert_eq!(x == y, i == j, "{a:?} vs {b:?}");
+                assert_eq!(same_item(&x, &y), i == j, "{a:?} vs {b:?}");
             }
         }
         // Different spellings of one number are one encoding.

@@ -99,7 +99,7 @@ impl Plan {
             // Packed where it is kept if it differs, taken back if it does not.
             let at = self.olds.len();
             old(m, &mut self.olds);
-            if self.olds[at..] == *item {
+            if packed::same_item(&self.olds[at..], item) {
                 self.olds.truncate(at);
                 self.olds.push(packed::SAME);
             } else {
