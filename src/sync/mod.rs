@@ -583,6 +583,7 @@ impl ChangeLines {
 
     /// Append one line to `lines`: the record's `id,key,` prefix, the field, the old value, the
     /// new one.
+    #[inline]
     fn line(
         &self,
         lines: &mut Vec<u8>,
