@@ -1065,9 +1065,13 @@ mod tests {
             packed::put(Some(v), &mut out);
             out
         };
-        let packed_moment = |m: Moment| {
+        // As the general path packs it, and as the readers pack it with the text they read.
+        let packed_moment = |m: Moment, text: &str| {
             let mut out = Vec::new();
             packed::put_moment(m, &mut out);
+            let mut read_from = Vec::new();
+            packed::put_moment_read_from(m, text, &mut read_from);
+            assert_eq!(out, read_from, "{text:?}");
             out
         };
         let years = [
@@ -1114,7 +1118,7 @@ mod tests {
             for (text, f) in [(&date, &date_field), (&datetime, &datetime_field)] {
                 if let Some(m) = report_moment(text, f.field_type) {
                     let v = convert(text, f, None).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-                    assert_eq!(packed_moment(m), packed_value(&v), "report {text:?}");
+                    assert_eq!(packed_moment(m, text), packed_value(&v), "report {text:?}");
                     if f.field_type == FieldType::Date {
                         fast_dates += 1;
                     } else {
@@ -1124,7 +1128,7 @@ mod tests {
                 if let Some(m) = wire_moment(text, f.field_type) {
                     let v =
                         Value::from_bulk_csv(text, f).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-                    assert_eq!(packed_moment(m), packed_value(&v), "wire {text:?}");
+                    assert_eq!(packed_moment(m, text), packed_value(&v), "wire {text:?}");
                 }
             }
         }

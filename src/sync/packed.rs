@@ -3,8 +3,11 @@
 //! usual number or datetime packs into 2–9; issue 6).
 //!
 //! The encoding is canonical: two values are `==` exactly when their encodings are the same
-//! bytes (a `Decimal` is normalised, a datetime is its seconds and nanoseconds), so the diff
-//! compares bytes without building the record's values.
+//! bytes, so the diff compares bytes without building the record's values. A number and a date
+//! are held as their `Display` text (one text per value: a `Decimal` is normalised), which the
+//! Bulk upload and `changes.csv` copy as it is, and which is usually the report's or
+//! Salesforce's own spelling, taken without writing the value again; a datetime is its seconds
+//! and nanoseconds.
 
 use chrono::{DateTime, Datelike as _, NaiveDate};
 
@@ -35,7 +38,7 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         Value::Bool(false) => out.push(FALSE),
         Value::Bool(true) => out.push(TRUE),
         Value::Number(d) => put_number(*d, out),
-        Value::Date(date) => put_moment(Moment::Date(date.num_days_from_ce()), out),
+        Value::Date(date) => put_date(date.num_days_from_ce(), out),
         Value::DateTime(at) => put_moment(
             Moment::DateTime(at.timestamp(), at.timestamp_subsec_nanos()),
             out,
@@ -44,21 +47,85 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
     }
 }
 
-/// Append the encoding of `Value::Number(d)`.
+/// Append an item of `tag` holding `text` (a text, a number's or a date's).
+fn put_tagged(tag: u8, text: &[u8], out: &mut Vec<u8>) {
+    out.push(tag);
+    put_varint(text.len() as u128, out);
+    out.extend_from_slice(text);
+}
+
+/// Append the encoding of `Value::Number(d)`: its `Display` text.
 fn put_number(d: Decimal, out: &mut Vec<u8>) {
-    out.push(NUMBER);
     let (mantissa, scale) = d.to_parts();
-    put_varint(zigzag(mantissa), out);
-    put_varint(u128::from(scale), out);
+    let mut rendered = Rendered::default();
+    if rendered.number(mantissa, scale) {
+        put_tagged(NUMBER, rendered.bytes(), out);
+    } else {
+        put_tagged(NUMBER, d.to_string().as_bytes(), out);
+    }
+}
+
+/// Append the encoding of `Value::Number(d)` for `d` read from `text` (parsed, then at most
+/// rounded): `text` itself when it is `d`'s `Display` text, which is then not written again.
+pub fn put_number_read_from(d: Decimal, text: &str, out: &mut Vec<u8>) {
+    if displays_as(d, text.as_bytes()) {
+        put_tagged(NUMBER, text.as_bytes(), out);
+    } else {
+        put_number(d, out);
+    }
+}
+
+/// Whether `d`, read from `text`, shows as `text`: a sign only on a number that is not zero, an
+/// integer part without a leading zero, and a fraction of exactly `d`'s digits (so none was
+/// rounded away, and none is a trailing zero). The number itself is not compared: it was read
+/// from this text.
+fn displays_as(d: Decimal, text: &[u8]) -> bool {
+    let body = match text.split_first() {
+        Some((b'-', rest)) => {
+            if d == Decimal::ZERO {
+                return false;
+            }
+            rest
+        }
+        _ => text,
+    };
+    let int_len = body
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(body.len());
+    if int_len == 0 || (int_len > 1 && body[0] == b'0') {
+        return false;
+    }
+    let fraction = match &body[int_len..] {
+        [] => 0,
+        [b'.', digits @ .., last] if *last != b'0' && last.is_ascii_digit() => {
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            digits.len() + 1
+        }
+        _ => return false,
+    };
+    fraction == d.scale() as usize
+}
+
+/// Append the encoding of the date `days_from_ce` (chrono's `num_days_from_ce`): its `Display`
+/// text.
+fn put_date(days_from_ce: i32, out: &mut Vec<u8>) {
+    let mut rendered = Rendered::default();
+    if rendered.date(i64::from(days_from_ce)) {
+        put_tagged(DATE, rendered.bytes(), out);
+    } else if let Some(date) = NaiveDate::from_num_days_from_ce_opt(days_from_ce) {
+        put_tagged(DATE, date.to_string().as_bytes(), out);
+    } else {
+        out.push(NULL);
+    }
 }
 
 /// Append the encoding of a date or datetime read as its numbers (the same bytes as its `Value`).
 pub fn put_moment(moment: Moment, out: &mut Vec<u8>) {
     match moment {
-        Moment::Date(days) => {
-            out.push(DATE);
-            put_varint(zigzag(i128::from(days)), out);
-        }
+        Moment::Date(days) => put_date(days, out),
         Moment::DateTime(secs, nanos) => {
             out.push(DATETIME);
             put_varint(zigzag(i128::from(secs)), out);
@@ -67,11 +134,19 @@ pub fn put_moment(moment: Moment, out: &mut Vec<u8>) {
     }
 }
 
+/// [`put_moment`] for a moment read from `text` by [`crate::report::convert::report_moment`] or
+/// [`wire_moment`]: a date's text is its `Display` text (they read dates only as `YYYY-MM-DD`,
+/// years 0000–9999), so it goes in as it is.
+pub fn put_moment_read_from(moment: Moment, text: &str, out: &mut Vec<u8>) {
+    match moment {
+        Moment::Date(_) if text.len() == 10 => put_tagged(DATE, text.as_bytes(), out),
+        _ => put_moment(moment, out),
+    }
+}
+
 /// Append the encoding of `Value::Text(text)`.
 pub fn put_text(text: &str, out: &mut Vec<u8>) {
-    out.push(TEXT);
-    put_varint(text.len() as u128, out);
-    out.extend_from_slice(text.as_bytes());
+    put_tagged(TEXT, text.as_bytes(), out);
 }
 
 /// Append the encoding of a Bulk query cell of `field` (what [`Value::from_bulk_csv`] reads,
@@ -90,12 +165,12 @@ pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out
             FieldType::Boolean if cell == "false" => return out.push(FALSE),
             FieldType::Date | FieldType::Datetime => {
                 if let Some(moment) = wire_moment(cell, field.field_type) {
-                    return put_moment(moment, out);
+                    return put_moment_read_from(moment, cell, out);
                 }
             }
             t if is_number_type(t) => {
                 if let Ok(d) = Decimal::parse_wire(cell) {
-                    return put_number(d.round_half_up(number_scale(field)), out);
+                    return put_number_read_from(d.round_half_up(number_scale(field)), cell, out);
                 }
             }
             _ => {}
@@ -136,12 +211,11 @@ pub fn item_len(bytes: &[u8]) -> usize {
             .map_or(b.len(), |p| p + 1)
     };
     1 + match tag {
-        NUMBER | DATETIME => {
+        DATETIME => {
             let a = varint(rest);
             a + varint(&rest[a..])
         }
-        DATE => varint(rest),
-        TEXT => {
+        TEXT | NUMBER | DATE => {
             let (len, n) = get_varint(rest);
             n + usize::try_from(len)
                 .unwrap_or(usize::MAX)
@@ -172,31 +246,25 @@ pub fn get(item: &[u8]) -> Option<Value> {
         FALSE => Value::Bool(false),
         TRUE => Value::Bool(true),
         NUMBER => {
-            let (mantissa, n) = get_varint(rest);
-            let (scale, _) = get_varint(&rest[n..]);
-            Value::Number(Decimal::from_parts(
-                unzigzag(mantissa),
-                u32::try_from(scale).unwrap_or(0),
-            ))
+            Value::Number(Decimal::parse(std::str::from_utf8(tagged_text(rest)?).ok()?).ok()?)
         }
-        DATE => {
-            let (days, _) = get_varint(rest);
-            let days = i32::try_from(unzigzag(days)).ok()?;
-            Value::Date(NaiveDate::from_num_days_from_ce_opt(days)?)
-        }
+        DATE => Value::Date(std::str::from_utf8(tagged_text(rest)?).ok()?.parse().ok()?),
         DATETIME => {
             let (secs, n) = get_varint(rest);
             let (nanos, _) = get_varint(&rest[n..]);
             let secs = i64::try_from(unzigzag(secs)).ok()?;
             Value::DateTime(DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)?)
         }
-        TEXT => {
-            let (len, n) = get_varint(rest);
-            let text = rest.get(n..n + usize::try_from(len).ok()?)?;
-            Value::Text(String::from_utf8_lossy(text).into_owned())
-        }
+        TEXT => Value::Text(String::from_utf8_lossy(tagged_text(rest)?).into_owned()),
         _ => return None,
     })
+}
+
+/// The text of a text, number or date item (after its tag).
+#[inline]
+fn tagged_text(rest: &[u8]) -> Option<&[u8]> {
+    let (len, n) = get_varint(rest);
+    rest.get(n..n.checked_add(usize::try_from(len).ok()?)?)
 }
 
 /// Append an item as one CSV cell of its `Display` text (quoted where it must be; empty for
@@ -207,16 +275,14 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
         return;
     };
     match tag {
-        TEXT => {
-            let (len, n) = get_varint(rest);
-            let end = n.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-            crate::csvtext::push_cell_bytes(out, rest.get(n..end).unwrap_or_default());
-        }
+        TEXT => crate::csvtext::push_cell_bytes(out, tagged_text(rest).unwrap_or_default()),
         FALSE => out.extend_from_slice(b"false"),
         TRUE => out.extend_from_slice(b"true"),
-        NUMBER | DATE | DATETIME => {
+        // Digits, signs, dashes and a point: never quoted.
+        NUMBER | DATE => out.extend_from_slice(tagged_text(rest).unwrap_or_default()),
+        DATETIME => {
             let mut rendered = Rendered::default();
-            if render(tag, rest, &mut rendered) {
+            if render_datetime(rest, &mut rendered) {
                 // Digits, dashes, colons and dots: never quoted.
                 out.extend_from_slice(rendered.bytes());
             } else if let Some(value) = get(item) {
@@ -230,27 +296,13 @@ pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Write a number, date or datetime item (`tag`, then `rest`) digit by digit; false when it is
-/// out of [`Rendered`]'s range.
-fn render(tag: u8, rest: &[u8], rendered: &mut Rendered) -> bool {
-    match tag {
-        NUMBER => {
-            let (mantissa, n) = get_varint(rest);
-            let (scale, _) = get_varint(&rest[n..]);
-            rendered.number(unzigzag(mantissa), u32::try_from(scale).unwrap_or(u32::MAX))
-        }
-        DATE => {
-            let (days, _) = get_varint(rest);
-            i64::try_from(unzigzag(days)).is_ok_and(|days| rendered.date(days))
-        }
-        DATETIME => {
-            let (secs, n) = get_varint(rest);
-            let (nanos, _) = get_varint(&rest[n..]);
-            match (i64::try_from(unzigzag(secs)), u32::try_from(nanos)) {
-                (Ok(secs), Ok(nanos)) => rendered.datetime(secs, nanos),
-                _ => false,
-            }
-        }
+/// Write a datetime item's text (after its tag) digit by digit; false when it is out of
+/// [`Rendered`]'s range.
+fn render_datetime(rest: &[u8], rendered: &mut Rendered) -> bool {
+    let (secs, n) = get_varint(rest);
+    let (nanos, _) = get_varint(&rest[n..]);
+    match (i64::try_from(unzigzag(secs)), u32::try_from(nanos)) {
+        (Ok(secs), Ok(nanos)) => rendered.datetime(secs, nanos),
         _ => false,
     }
 }
@@ -334,6 +386,13 @@ mod tests {
                 Decimal::parse("123456789012345678.123456789012345678").expect("number"),
             )),
             Some(Value::Number(Decimal::from_i64(i64::MIN))),
+            // 38 digits: past what `Rendered` writes (its mantissa is 64 bits).
+            Some(Value::Number(
+                Decimal::parse("-99999999999999999999999999999999999999").expect("number"),
+            )),
+            Some(Value::Number(
+                Decimal::parse("0.00000000000000000000000000000000000001").expect("number"),
+            )),
             Some(Value::Date(
                 NaiveDate::from_ymd_opt(2026, 2, 28).expect("date"),
             )),
@@ -429,18 +488,7 @@ mod tests {
         }
         // Numbers and checkboxes in many spellings, for number fields of several scales
         // (rounded as the describe says): the direct reading and the `Value`'s agree.
-        let mut numeric = Vec::new();
-        for (t, scale) in [
-            (FieldType::Double, 0),
-            (FieldType::Double, 2),
-            (FieldType::Currency, 2),
-            (FieldType::Percent, 4),
-            (FieldType::Int, 0),
-        ] {
-            let mut field = crate::report::test_support::field(t);
-            field.scale = scale;
-            numeric.push(field);
-        }
+        let mut numeric = number_fields();
         numeric.push(crate::report::test_support::field(FieldType::Boolean));
         let mut rng = crate::testrng::XorShift::new(0x5eed_b01c);
         let fixed = [
@@ -477,6 +525,71 @@ mod tests {
                 same(std::str::from_utf8(&cell).expect("ASCII"), field);
             }
         }
+    }
+
+    /// Number fields of each kind, at several scales (18 digits of precision).
+    fn number_fields() -> Vec<crate::salesforce::describe::Field> {
+        use crate::salesforce::describe::FieldType;
+        [
+            (FieldType::Double, 0),
+            (FieldType::Double, 3),
+            (FieldType::Currency, 2),
+            (FieldType::Percent, 2),
+            (FieldType::Percent, 4),
+            (FieldType::Int, 0),
+        ]
+        .into_iter()
+        .map(|(t, scale)| {
+            let mut field = crate::report::test_support::field(t);
+            (field.precision, field.scale) = (18, scale);
+            field
+        })
+        .collect()
+    }
+
+    /// A report's number cell packs as the number it converts to, whether its text is taken as
+    /// it is or the number written again: random spellings for number fields of several kinds
+    /// and scales.
+    #[test]
+    fn a_report_number_packs_as_its_value_does() {
+        let fields = number_fields();
+        let mut rng = crate::testrng::XorShift::new(0x0dd_5ca1e);
+        let mut as_written = 0;
+        for _ in 0..40_000 {
+            let len = 1 + rng.below(12);
+            let cell = String::from_utf8(rng.bytes(b"0001234567890.-+%", len)).expect("ASCII");
+            for field in &fields {
+                let Ok(Value::Number(d)) = crate::report::convert::convert(&cell, field, None)
+                else {
+                    continue;
+                };
+                let mut read_from = Vec::new();
+                put_number_read_from(d, &cell, &mut read_from);
+                let mut via_value = Vec::new();
+                put(Some(&Value::Number(d)), &mut via_value);
+                assert_eq!(read_from, via_value, "{:?} {cell:?}", field.field_type);
+                as_written += usize::from(displays_as(d, cell.as_bytes()));
+            }
+        }
+        assert!(as_written > 1_000, "only {as_written} taken as written");
+    }
+
+    #[test]
+    fn a_number_is_taken_as_written_only_when_it_shows_that_way() {
+        let shows =
+            |text: &str| displays_as(Decimal::parse(text).expect("number"), text.as_bytes());
+        for text in ["0", "7", "-7", "10", "0.5", "-0.5", "12.25", "100.001"] {
+            assert!(shows(text), "{text}");
+        }
+        for text in [
+            "-0", "-0.0", "00", "007", "0.50", "1.", ".5", "+1", "1.0", "-",
+        ] {
+            assert!(Decimal::parse(text).is_err() || !shows(text), "{text}");
+        }
+        // Rounded to fewer digits: the text is not the number's.
+        let rounded = Decimal::parse("1.25").expect("number").round_half_up(1);
+        assert!(!displays_as(rounded, b"1.25"));
+        assert!(!displays_as(Decimal::parse("12").expect("number"), b"12%"));
     }
 
     #[test]

@@ -436,15 +436,19 @@ fn convert_row(
             packed::put(value.as_ref(), out);
             continue;
         }
-        // The usual ISO date or datetime goes straight to its packed numbers.
+        // The usual ISO date or datetime goes straight to its packed form.
         if mapping.format.is_none()
             && let Some(moment) = report::convert::report_moment(cell, field.field_type)
         {
-            packed::put_moment(moment, out);
+            packed::put_moment_read_from(moment, cell, out);
             continue;
         }
         match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
             Ok(report::convert::Converted::Text(text)) => packed::put_text(text, out),
+            // A number spelled as it shows is packed as that text.
+            Ok(report::convert::Converted::Value(Value::Number(d))) => {
+                packed::put_number_read_from(d, cell, out);
+            }
             Ok(report::convert::Converted::Value(v)) => packed::put(Some(&v), out),
             Err(e) => return Err(format!("column {:?} → {}: {e}", mapping.report, field.name)),
         }
