@@ -1,6 +1,6 @@
 //! A compact byte encoding of field values, so a million report rows and their planned changes
-//! fit in one buffer each instead of a `Vec<Option<Value>>` per row (a `Value` is 48 bytes; the
-//! usual number or datetime packs into 2–9; issue 6).
+//! fit in one buffer each instead of a `Vec<Option<Value>>` per row (a `Value` is 48 bytes; a
+//! number packs into 2 bytes more than its text, a date into 12, a datetime into 7–12; issue 6).
 //!
 //! The encoding is canonical: two values are `==` exactly when their encodings are the same
 //! bytes, so the diff compares bytes without building the record's values. A number and a date
@@ -96,13 +96,11 @@ fn displays_as(d: Decimal, text: &[u8]) -> bool {
     if int_len == 0 || (int_len > 1 && body[0] == b'0') {
         return false;
     }
+    // `d` is normalised, so a fraction of as many digits as its scale ends in a non-zero one.
     let fraction = match &body[int_len..] {
         [] => 0,
-        [b'.', digits @ .., last] if *last != b'0' && last.is_ascii_digit() => {
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return false;
-            }
-            digits.len() + 1
+        [b'.', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
+            digits.len()
         }
         _ => return false,
     };
@@ -500,6 +498,10 @@ mod tests {
             "2.5",
             "1e3",
             "1E-3",
+            // An exponent: the fraction's length alone would match the number's scale.
+            "1.5e-3",
+            "2.25E-2",
+            "-7.5e-1",
             "1.5e+2",
             "+7",
             ".5",
@@ -575,7 +577,7 @@ mod tests {
     }
 
     #[test]
-    fn a_number_is_taken_as_written_only_when_it_shows_that_way() {
+    fn a_spelling_is_taken_as_written_only_when_it_is_the_display_text() {
         let shows =
             |text: &str| displays_as(Decimal::parse(text).expect("number"), text.as_bytes());
         for text in ["0", "7", "-7", "10", "0.5", "-0.5", "12.25", "100.001"] {
@@ -590,6 +592,19 @@ mod tests {
         let rounded = Decimal::parse("1.25").expect("number").round_half_up(1);
         assert!(!displays_as(rounded, b"1.25"));
         assert!(!displays_as(Decimal::parse("12").expect("number"), b"12%"));
+        // A date's text is taken only in the 10-byte form its readers accept.
+        let day = crate::report::convert::Moment::Date(
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+                .expect("date")
+                .num_days_from_ce(),
+        );
+        for text in ["2026-03-05", "2026-3-5"] {
+            let mut read_from = Vec::new();
+            put_moment_read_from(day, text, &mut read_from);
+            let mut rendered = Vec::new();
+            put_moment(day, &mut rendered);
+            assert_eq!(read_from, rendered, "{text}");
+        }
     }
 
     #[test]
