@@ -227,7 +227,7 @@ impl Value {
 
     /// Numbers within 19 digits, dates and datetimes of years 0–9999 (no leap second), written
     /// digit by digit into `buf`; `None` for anything else.
-    fn render<'b>(&self, buf: &'b mut Rendered) -> Option<&'b str> {
+    pub(crate) fn render<'b>(&self, buf: &'b mut Rendered) -> Option<&'b str> {
         let ok = match self {
             Self::Number(d) => {
                 let (mantissa, scale) = d.to_parts();

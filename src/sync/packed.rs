@@ -9,7 +9,7 @@
 //! Salesforce's own spelling, taken without writing the value again; a datetime is its seconds
 //! and nanoseconds.
 
-use chrono::{DateTime, Datelike as _, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 
 use crate::report::convert::{Moment, wire_moment};
 use crate::report::value::Rendered;
@@ -37,8 +37,8 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
         Value::Null => out.push(NULL),
         Value::Bool(false) => out.push(FALSE),
         Value::Bool(true) => out.push(TRUE),
-        Value::Number(d) => put_number(*d, out),
-        Value::Date(date) => put_date(date.num_days_from_ce(), out),
+        Value::Number(_) => put_display(NUMBER, value, out),
+        Value::Date(_) => put_display(DATE, value, out),
         Value::DateTime(at) => put_moment(
             Moment::DateTime(at.timestamp(), at.timestamp_subsec_nanos()),
             out,
@@ -54,14 +54,13 @@ fn put_tagged(tag: u8, text: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(text);
 }
 
-/// Append the encoding of `Value::Number(d)`: its `Display` text.
-fn put_number(d: Decimal, out: &mut Vec<u8>) {
-    let (mantissa, scale) = d.to_parts();
+/// Append an item of `tag` holding `value`'s `Display` text (a number's or a date's), written
+/// digit by digit where [`Value`] can.
+fn put_display(tag: u8, value: &Value, out: &mut Vec<u8>) {
     let mut rendered = Rendered::default();
-    if rendered.number(mantissa, scale) {
-        put_tagged(NUMBER, rendered.bytes(), out);
-    } else {
-        put_tagged(NUMBER, d.to_string().as_bytes(), out);
+    match value.render(&mut rendered) {
+        Some(text) => put_tagged(tag, text.as_bytes(), out),
+        None => put_tagged(tag, value.to_string().as_bytes(), out),
     }
 }
 
@@ -71,7 +70,7 @@ pub fn put_number_read_from(d: Decimal, text: &str, out: &mut Vec<u8>) {
     if displays_as(d, text.as_bytes()) {
         put_tagged(NUMBER, text.as_bytes(), out);
     } else {
-        put_number(d, out);
+        put_display(NUMBER, &Value::Number(d), out);
     }
 }
 
@@ -107,23 +106,14 @@ fn displays_as(d: Decimal, text: &[u8]) -> bool {
     fraction == d.scale() as usize
 }
 
-/// Append the encoding of the date `days_from_ce` (chrono's `num_days_from_ce`): its `Display`
-/// text.
-fn put_date(days_from_ce: i32, out: &mut Vec<u8>) {
-    let mut rendered = Rendered::default();
-    if rendered.date(i64::from(days_from_ce)) {
-        put_tagged(DATE, rendered.bytes(), out);
-    } else if let Some(date) = NaiveDate::from_num_days_from_ce_opt(days_from_ce) {
-        put_tagged(DATE, date.to_string().as_bytes(), out);
-    } else {
-        out.push(NULL);
-    }
-}
-
 /// Append the encoding of a date or datetime read as its numbers (the same bytes as its `Value`).
 pub fn put_moment(moment: Moment, out: &mut Vec<u8>) {
     match moment {
-        Moment::Date(days) => put_date(days, out),
+        // The readers give only real days; null for any other, as for a date nothing can hold.
+        Moment::Date(days) => match NaiveDate::from_num_days_from_ce_opt(days) {
+            Some(date) => put_display(DATE, &Value::Date(date), out),
+            None => out.push(NULL),
+        },
         Moment::DateTime(secs, nanos) => {
             out.push(DATETIME);
             put_varint(zigzag(i128::from(secs)), out);
@@ -364,6 +354,7 @@ fn get_varint(bytes: &[u8]) -> (u128, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike as _;
 
     fn values() -> Vec<Option<Value>> {
         let at = |s: &str| {
