@@ -386,6 +386,37 @@ fn parse_decimal(cell: &str) -> Result<Decimal, ConvertError> {
     })
 }
 
+/// Whether a number cell converts to the number it spells, as it is: it is that number's
+/// `Display` text and fits `field` without rounding. Such a cell is packed as it stands, without
+/// reading it (every number cell of a report; issue 6).
+pub(crate) fn number_as_written(cell: &str, field: &Field) -> bool {
+    let max_integer_digits = match field.field_type {
+        FieldType::Int | FieldType::Long => integer_max_digits(field),
+        FieldType::Double | FieldType::Currency | FieldType::Percent => number_max_digits(field),
+        _ => return false,
+    };
+    Decimal::is_display_text(cell.as_bytes(), number_scale(field), max_integer_digits)
+}
+
+/// The most digits an `int` or `long` field takes.
+fn integer_max_digits(field: &Field) -> u32 {
+    match (field.digits, field.field_type) {
+        (0, FieldType::Int) => 9,
+        (0, _) => 18,
+        (digits, _) => digits,
+    }
+}
+
+/// The most digits a `double`, `currency` or `percent` field takes before the point.
+fn number_max_digits(field: &Field) -> u32 {
+    let precision = if field.precision == 0 {
+        18
+    } else {
+        field.precision
+    };
+    precision.saturating_sub(field.scale)
+}
+
 /// `int` has `digits` 9 and `long` 18 in describes; a describe without `digits` (0) falls back to
 /// those.
 fn integer(cell: &str, field: &Field) -> Result<Value, ConvertError> {
@@ -395,11 +426,7 @@ fn integer(cell: &str, field: &Field) -> Result<Value, ConvertError> {
             value: quoted(cell),
         });
     }
-    let max = match (field.digits, field.field_type) {
-        (0, FieldType::Int) => 9,
-        (0, _) => 18,
-        (digits, _) => digits,
-    };
+    let max = integer_max_digits(field);
     let digits = value.integer_digits();
     if digits > max {
         return Err(ConvertError::TooManyDigits {
@@ -422,12 +449,7 @@ fn number(cell: &str, field: &Field) -> Result<Value, ConvertError> {
         cell
     };
     let value = parse_decimal(digits_text)?.round_half_up(field.scale);
-    let precision = if field.precision == 0 {
-        18
-    } else {
-        field.precision
-    };
-    let max = precision.saturating_sub(field.scale);
+    let max = number_max_digits(field);
     let digits = value.integer_digits();
     if digits > max {
         return Err(ConvertError::TooManyDigits {
@@ -1292,6 +1314,48 @@ mod tests {
             err("1234567890", &bare),
             ConvertError::TooManyDigits { max: 9, .. }
         ));
+    }
+
+    #[test]
+    fn a_number_as_written_converts_to_itself() {
+        // Every number type at tight limits: a cell is taken as written exactly when it
+        // converts to the number it spells (so never when it is too long for the field).
+        let mut fields = Vec::new();
+        for (t, digits, precision, scale) in [
+            (FieldType::Int, 0, 0, 0),
+            (FieldType::Int, 3, 0, 0),
+            (FieldType::Long, 0, 0, 0),
+            (FieldType::Long, 5, 0, 0),
+            (FieldType::Double, 0, 0, 2),
+            (FieldType::Double, 0, 5, 2),
+            (FieldType::Currency, 0, 4, 0),
+            (FieldType::Percent, 0, 3, 1),
+        ] {
+            let mut f = field(t);
+            (f.digits, f.precision, f.scale) = (digits, precision, scale);
+            fields.push(f);
+        }
+        let mut rng = crate::testrng::XorShift::new(0x51_7cc1_b727_220a);
+        let mut taken = 0;
+        for _ in 0..40_000 {
+            let len = 1 + rng.below(12);
+            let cell = String::from_utf8(rng.bytes(b"00123456789.-%", len)).expect("ASCII");
+            for f in &fields {
+                let converted = match convert_ref(&cell, f, None) {
+                    Ok(Converted::Value(Value::Number(d))) => Some(d),
+                    _ => None,
+                };
+                let itself = converted.is_some_and(|d| d.to_string() == cell);
+                assert_eq!(number_as_written(&cell, f), itself, "{cell:?} {f:?}");
+                taken += usize::from(itself);
+            }
+        }
+        assert!(taken > 5_000, "only {taken} taken as written");
+        assert!(!number_as_written("1000", &fields[1]));
+        assert!(number_as_written("999", &fields[1]));
+        assert!(number_as_written("999.9", &fields[5]));
+        assert!(!number_as_written("1000.5", &fields[5]));
+        assert!(!number_as_written("0.125", &fields[5]));
     }
 
     #[test]

@@ -48,6 +48,46 @@ impl Decimal {
         Self::parse_short(text.as_bytes()).map_or_else(|| Self::parse_general(text), Ok)
     }
 
+    /// Whether `text` is already the `Display` text of the number it reads as (by
+    /// [`Decimal::parse`] or [`Decimal::parse_wire`]), with at most `max_scale` digits after the
+    /// point and `max_integer_digits` before it (counted as [`Decimal::integer_digits`] does):
+    /// such a text is its value's one spelling, taken without reading it (every number cell of
+    /// a report and of a scan; issue 6). At most 18 digits; false for anything else, which the
+    /// caller reads the long way.
+    #[must_use]
+    pub fn is_display_text(text: &[u8], max_scale: u32, max_integer_digits: u32) -> bool {
+        let (negative, body) = match text.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, text),
+        };
+        if body.is_empty() || body.len() > 18 {
+            return false;
+        }
+        let int_len = body
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(body.len());
+        // One zero, or digits without a leading zero.
+        if int_len == 0 || (int_len > 1 && body[0] == b'0') {
+            return false;
+        }
+        let integer_digits = if body[0] == b'0' { 0 } else { int_len };
+        if integer_digits > max_integer_digits as usize {
+            return false;
+        }
+        match &body[int_len..] {
+            // `-0` shows as `0`.
+            [] => !negative || integer_digits > 0,
+            // A fraction that ends in a digit other than zero: never `-0.0`.
+            [b'.', fraction @ .., last] => {
+                fraction.len() < max_scale as usize
+                    && fraction.iter().all(u8::is_ascii_digit)
+                    && matches!(last, b'1'..=b'9')
+            }
+            _ => false,
+        }
+    }
+
     /// [`Decimal::parse`] in one pass for the usual number: at most 18 bytes after the sign,
     /// digits and one point. `None` for anything else (the general path decides).
     fn parse_short(bytes: &[u8]) -> Option<Self> {
@@ -315,6 +355,45 @@ mod tests {
             );
         }
         assert!(checked > 10_000, "only {checked} took the one-pass path");
+    }
+
+    #[test]
+    fn a_display_text_is_known_without_reading_it() {
+        // Random spellings, signs, points and zeros in every place, around the 18-digit limit,
+        // each against every limit of fraction and integer digits up to past its length.
+        let alphabet = b"000123456789.-+e ";
+        let mut rng = crate::testrng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut shown = 0;
+        for _ in 0..100_000 {
+            let len = rng.below(21);
+            let text = String::from_utf8(rng.bytes(alphabet, len)).expect("ASCII");
+            let read = Decimal::parse(&text).ok();
+            let body = text.strip_prefix('-').unwrap_or(&text);
+            for max_scale in 0..4 {
+                for max_integer_digits in [0, 1, 2, 5, 17, 18, u32::MAX] {
+                    let expected = read.is_some_and(|d| {
+                        d.to_string() == text
+                            && d.scale() <= max_scale
+                            && d.integer_digits() <= max_integer_digits
+                    });
+                    let fast =
+                        Decimal::is_display_text(text.as_bytes(), max_scale, max_integer_digits);
+                    // Longer texts are left to the long way.
+                    assert_eq!(fast, expected && body.len() <= 18, "{text:?}");
+                    if fast {
+                        assert_eq!(Decimal::parse_wire(&text), Ok(read.expect("read")));
+                        shown += 1;
+                    }
+                }
+            }
+        }
+        assert!(shown > 10_000, "only {shown} display texts");
+        assert!(Decimal::is_display_text(b"-0.5", 1, 0));
+        assert!(!Decimal::is_display_text(b"-0", 0, 1));
+        assert!(!Decimal::is_display_text(b"0.50", 2, 1));
+        assert!(!Decimal::is_display_text(b"0.05", 1, 1));
+        assert!(!Decimal::is_display_text(b"120", 0, 2));
+        assert!(Decimal::is_display_text(b"120", 0, 3));
     }
 
     #[test]

@@ -74,6 +74,11 @@ pub fn put_number_read_from(d: Decimal, text: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Append the encoding of the number whose `Display` text is `text` (checked by the caller).
+pub fn put_number_text(text: &str, out: &mut Vec<u8>) {
+    put_tagged(NUMBER, text.as_bytes(), out);
+}
+
 /// Whether `d`, read from `text`, shows as `text`: a sign only on a number that is not zero, an
 /// integer part without a leading zero, and a fraction of exactly `d`'s digits (so none was
 /// rounded away, and none is a trailing zero). The number itself is not compared: it was read
@@ -157,8 +162,12 @@ pub fn put_bulk_cell(cell: &str, field: &crate::salesforce::describe::Field, out
                 }
             }
             t if is_number_type(t) => {
+                let scale = number_scale(field);
+                if Decimal::is_display_text(cell.as_bytes(), scale, u32::MAX) {
+                    return put_number_text(cell, out);
+                }
                 if let Ok(d) = Decimal::parse_wire(cell) {
-                    return put_number_read_from(d.round_half_up(number_scale(field)), cell, out);
+                    return put_number_read_from(d.round_half_up(scale), cell, out);
                 }
             }
             _ => {}

@@ -443,6 +443,11 @@ fn convert_row(
             packed::put_moment_read_from(moment, cell, out);
             continue;
         }
+        // So does a number spelled as it shows.
+        if report::convert::number_as_written(cell, field) {
+            packed::put_number_text(cell, out);
+            continue;
+        }
         match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
             Ok(report::convert::Converted::Text(text)) => packed::put_text(text, out),
             // A number spelled as it shows is packed as that text.
