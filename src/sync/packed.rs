@@ -79,36 +79,11 @@ pub fn put_number_text(text: &str, out: &mut Vec<u8>) {
     put_tagged(NUMBER, text.as_bytes(), out);
 }
 
-/// Whether `d`, read from `text`, shows as `text`: a sign only on a number that is not zero, an
-/// integer part without a leading zero, and a fraction of exactly `d`'s digits (so none was
-/// rounded away, and none is a trailing zero). The number itself is not compared: it was read
-/// from this text.
+/// Whether `d`, read from `text` (parsed, then at most rounded), shows as `text`: reading and
+/// rounding only ever drop digits, so it does when `text` is a `Display` text with no more
+/// fraction digits than `d` kept. The number itself is not compared: it was read from this text.
 fn displays_as(d: Decimal, text: &[u8]) -> bool {
-    let body = match text.split_first() {
-        Some((b'-', rest)) => {
-            if d == Decimal::ZERO {
-                return false;
-            }
-            rest
-        }
-        _ => text,
-    };
-    let int_len = body
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(body.len());
-    if int_len == 0 || (int_len > 1 && body[0] == b'0') {
-        return false;
-    }
-    // `d` is normalised, so a fraction of as many digits as its scale ends in a non-zero one.
-    let fraction = match &body[int_len..] {
-        [] => 0,
-        [b'.', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
-            digits.len()
-        }
-        _ => return false,
-    };
-    fraction == d.scale() as usize
+    Decimal::is_display_text(text, d.scale(), u32::MAX)
 }
 
 /// Append the encoding of a date or datetime read as its numbers (the same bytes as its `Value`).
