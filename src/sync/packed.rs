@@ -49,8 +49,17 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
 
 /// Append an item of `tag` holding `text` (a text, a number's or a date's).
 fn put_tagged(tag: u8, text: &[u8], out: &mut Vec<u8>) {
-    out.push(tag);
-    put_varint(text.len() as u128, out);
+    match u8::try_from(text.len()) {
+        // The usual short text: its length is one byte of varint, written with the tag.
+        Ok(len) if len < 0x80 => {
+            out.reserve(2 + text.len());
+            out.extend_from_slice(&[tag, len]);
+        }
+        _ => {
+            out.push(tag);
+            put_varint(text.len() as u128, out);
+        }
+    }
     out.extend_from_slice(text);
 }
 

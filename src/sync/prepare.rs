@@ -250,12 +250,13 @@ pub fn read(
         .resolve(&integration.key.report)
         .map_err(|e| usage(format!("the report {}: {e}", path.display())))?;
     let mut value_cols = Vec::with_capacity(integration.fields.len());
-    for m in &integration.fields {
-        value_cols.push(
+    for (m, field) in integration.fields.iter().zip(&fields.mapped) {
+        value_cols.push((
             columns
                 .resolve(&m.report)
                 .map_err(|e| usage(format!("the report {}: {e}", path.display())))?,
-        );
+            Quick::of(m, field),
+        ));
     }
     let case_sensitive = integration.options.key_case_sensitive;
     let only: Vec<String> = options
@@ -400,16 +401,40 @@ pub fn read(
     Ok(prepared)
 }
 
-/// Convert a row's mapped cells, or say why it cannot be sent.
+/// Which usual cells of a mapping go straight to their packed form, decided once per mapping
+/// rather than per cell (issue 6).
+#[derive(Clone, Copy)]
+enum Quick {
+    /// An ISO date or datetime (no mapping `format`).
+    Moment,
+    /// A number spelled as it shows.
+    Number,
+    No,
+}
+
+impl Quick {
+    fn of(mapping: &crate::config::Mapping, field: &crate::salesforce::describe::Field) -> Self {
+        use crate::salesforce::describe::FieldType;
+        match field.field_type {
+            FieldType::Date | FieldType::Datetime if mapping.format.is_none() => Self::Moment,
+            t if report::convert::is_number_type(t) => Self::Number,
+            _ => Self::No,
+        }
+    }
+}
+
+/// Convert a row's mapped cells (each at its column, with its [`Quick`]), or say why it cannot
+/// be sent.
 fn convert_row(
     integration: &Integration,
     fields: &Fields<'_>,
-    cols: &[usize],
+    cols: &[(usize, Quick)],
     row: &report::RowRef<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
-    for ((mapping, field), col) in integration.fields.iter().zip(&fields.mapped).zip(cols) {
-        let cell = row.get(*col).map_or("", report::convert::trim);
+    for ((mapping, field), &(col, quick)) in integration.fields.iter().zip(&fields.mapped).zip(cols)
+    {
+        let cell = row.get(col).map_or("", report::convert::trim);
         if cell.is_empty() {
             let value = match integration.options.empty_cells {
                 EmptyCells::Skip => None,
@@ -436,17 +461,22 @@ fn convert_row(
             packed::put(value.as_ref(), out);
             continue;
         }
-        // The usual ISO date or datetime goes straight to its packed form.
-        if mapping.format.is_none()
-            && let Some(moment) = report::convert::report_moment(cell, field.field_type)
-        {
-            packed::put_moment_read_from(moment, cell, out);
-            continue;
-        }
-        // So does a number spelled as it shows.
-        if report::convert::number_as_written(cell, field) {
-            packed::put_number_text(cell, out);
-            continue;
+        match quick {
+            // The usual ISO date or datetime goes straight to its packed form.
+            Quick::Moment => {
+                if let Some(moment) = report::convert::report_moment(cell, field.field_type) {
+                    packed::put_moment_read_from(moment, cell, out);
+                    continue;
+                }
+            }
+            // So does a number spelled as it shows.
+            Quick::Number => {
+                if report::convert::number_as_written(cell, field) {
+                    packed::put_number_text(cell, out);
+                    continue;
+                }
+            }
+            Quick::No => {}
         }
         match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
             Ok(report::convert::Converted::Text(text)) => packed::put_text(text, out),
