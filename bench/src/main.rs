@@ -3,7 +3,7 @@
 //! scenario: rows, records, changes, API calls by kind, wall time, the child's user+sys CPU and
 //! peak RSS, the API-call lower bound of research §10, and each target as pass/fail.
 //!
-//! `cargo build --release -p walkme-sf -p walkme-sf-bench && target/release/walkme-sf-bench`
+//! `cargo build --release -p walkme-sf && cargo build --release -p walkme-sf-bench && target/release/walkme-sf-bench`
 //! (see BENCHMARKS.md). `--check` exits 1 when a call-count, write or memory target fails; time
 //! and CPU targets are reported, never asserted (the machine decides them).
 
