@@ -1330,6 +1330,8 @@ mod tests {
             (FieldType::Double, 0, 5, 2),
             (FieldType::Currency, 0, 4, 0),
             (FieldType::Percent, 0, 3, 1),
+            // A describe may give an integer field a scale: it still takes no fraction.
+            (FieldType::Int, 0, 0, 2),
         ] {
             let mut f = field(t);
             (f.digits, f.precision, f.scale) = (digits, precision, scale);

@@ -255,7 +255,8 @@ fn tagged_text(rest: &[u8]) -> Option<&[u8]> {
 pub fn push_cell(item: &[u8], out: &mut Vec<u8>) {
     // The usual item, a text, number or date shorter than 128 bytes (a one-byte length), in
     // line: the general writer's stack frame costs more than copying a short cell. A longer
-    // length's first byte (128 + its low seven bits) never equals what follows it.
+    // length's first byte (128 + its low seven bits) never equals what follows it in a whole
+    // item.
     if let [tag @ (TEXT | NUMBER | DATE), len, text @ ..] = item
         && usize::from(*len) == text.len()
     {
@@ -403,6 +404,9 @@ mod tests {
             )),
             Some(at("2026-12-01T10:11:12.345Z")),
             Some(at("1901-01-01T00:00:00Z")),
+            // Datetimes whose first varint could pass for a short text's length.
+            Some(at("1969-12-31T23:59:57.999Z")),
+            Some(at("1970-01-01T00:00:01.5Z")),
             Some(Value::Text(String::new())),
             // Items of up to 16 bytes and just past, one byte apart (compared in line).
             Some(Value::Text("alpha 1".into())),
@@ -436,6 +440,21 @@ mod tests {
             let mut expected = Vec::new();
             crate::csvtext::push_cell(&mut expected, &text);
             assert_eq!(cell, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_text_item_is_its_tag_its_length_and_its_bytes() {
+        for len in [0, 1, 127, 128, 300, 16_384] {
+            let text = "x".repeat(len);
+            let mut item = Vec::new();
+            put_text(&text, &mut item);
+            let mut expected = vec![TEXT];
+            put_varint(len as u128, &mut expected);
+            expected.extend_from_slice(text.as_bytes());
+            assert_eq!(item, expected, "{len}");
+            let low = u8::try_from(len % 128).expect("seven bits");
+            assert_eq!(item[1], if len < 128 { low } else { 0x80 | low });
         }
     }
 
