@@ -77,7 +77,7 @@ fn put_display(tag: u8, value: &Value, out: &mut Vec<u8>) {
 /// rounded): `text` itself when it is `d`'s `Display` text, which is then not written again.
 pub fn put_number_read_from(d: Decimal, text: &str, out: &mut Vec<u8>) {
     if displays_as(d, text.as_bytes()) {
-        put_tagged(NUMBER, text.as_bytes(), out);
+        put_number_text(text, out);
     } else {
         put_display(NUMBER, &Value::Number(d), out);
     }
