@@ -118,7 +118,7 @@ fn parse_record(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize
         if input.get(at) == Some(&b'"') {
             at += 1;
             loop {
-                let Some(quote) = memchr::memchr(b'"', &input[at..]) else {
+                let Some(quote) = crate::swar::find_byte(&input[at..], b'"') else {
                     return last(out, ends, &input[at..]);
                 };
                 out.extend_from_slice(&input[at..at + quote]);
@@ -143,7 +143,9 @@ fn parse_record(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize
         let Some(stop) = stop else {
             return last(out, ends, &input[at..]);
         };
-        out.extend_from_slice(&input[at..at + stop]);
+        if stop > 0 {
+            out.extend_from_slice(&input[at..at + stop]);
+        }
         ends.push(out.len());
         at += stop;
         if input[at] != b',' {
