@@ -510,7 +510,7 @@ fn finish_counts(run: &mut RunDir, states: &[RowState], pending: RowState) {
 /// Writes planned records' `changes.csv` lines: the record's `id,key,` once, each field's name
 /// quoted once, old and new values straight from the packed rows (issue 6).
 struct ChangeLines {
-    /// Each mapping's Salesforce field name as a CSV cell.
+    /// Each mapping's Salesforce field name as a CSV cell, and the comma after it.
     field_cells: Vec<Vec<u8>>,
     prefix: Vec<u8>,
     lines: Vec<u8>,
@@ -524,6 +524,7 @@ impl ChangeLines {
             .map(|f| {
                 let mut cell = Vec::new();
                 crate::csvtext::push_cell(&mut cell, &f.salesforce);
+                cell.push(b',');
                 cell
             })
             .collect();
@@ -593,7 +594,6 @@ impl ChangeLines {
     ) {
         lines.extend_from_slice(&self.prefix);
         lines.extend_from_slice(&self.field_cells[mapping]);
-        lines.push(b',');
         old.push(lines);
         lines.push(b',');
         new(lines);
