@@ -513,15 +513,15 @@ fn iso_date_parts(bytes: &[u8]) -> Option<(i32, u32, u32)> {
         .then_some((i32::from(year), month, day))
 }
 
-/// Days from 1970-01-01 to a valid proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+/// Days from 1970-01-01 to a valid proleptic Gregorian date of years 0–9999 (H. Hinnant's
+/// `days_from_civil`), in unsigned 32-bit arithmetic counted from -0400-03-01 (issue 6).
 fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
-    let year = i64::from(year) - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let year = year.unsigned_abs() + 400 - u32::from(month <= 2);
+    let era = year / 400;
+    let yoe = year - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    i64::from(era * 146_097 + doe) - 719_468 - 146_097
 }
 
 /// The value of a run of ASCII digits already checked as such (at most 4 here).
@@ -876,6 +876,70 @@ fn id_suffix(id15: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plain reading of `YYYY-MM-DD`, a byte at a time, to check the direct one against.
+    fn iso_date_parts_bytewise(bytes: &[u8]) -> Option<(i32, u32, u32)> {
+        let date = bytes.get(..10)?;
+        let shape = date.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+        if !shape {
+            return None;
+        }
+        let number = |r: std::ops::Range<usize>| {
+            date[r]
+                .iter()
+                .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
+        };
+        let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+        let real = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day).is_some();
+        real.then_some((i32::try_from(year).ok()?, month, day))
+    }
+
+    #[test]
+    fn a_date_is_read_as_byte_by_byte_reading_reads_it() {
+        // Every byte value at every position of real and impossible dates.
+        for base in [
+            "2024-02-29",
+            "2023-02-28",
+            "2023-12-31",
+            "0000-01-01",
+            "9999-12-31",
+            "1900-02-28",
+        ] {
+            for at in 0..10 {
+                for byte in 0..=255u8 {
+                    let mut text = base.as_bytes().to_vec();
+                    text[at] = byte;
+                    assert_eq!(
+                        iso_date_parts(&text),
+                        iso_date_parts_bytewise(&text),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(iso_date_parts(b"2024-02-2"), None);
+    }
+
+    #[test]
+    fn days_from_civil_counts_every_day_of_years_0_to_9999_as_chrono_does() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        let mut date = NaiveDate::from_ymd_opt(0, 1, 1).expect("a date");
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date");
+        loop {
+            let days = days_from_civil(date.year(), date.month(), date.day());
+            assert_eq!(days, (date - epoch).num_days(), "{date}");
+            if date == last {
+                break;
+            }
+            date = date.succ_opt().expect("a next day");
+        }
+    }
     use crate::report::test_support::{field, picklist};
 
     fn ok(cell: &str, f: &Field) -> Value {

@@ -393,27 +393,67 @@ fn digit64(n: u64) -> u8 {
 }
 
 /// The proleptic Gregorian (year, month, day) of `days` after 1970-01-01 (H. Hinnant's
-/// `civil_from_days`), for years 0–9999.
+/// `civil_from_days`), for years 0–9999: in unsigned 32-bit arithmetic, counted from a 400-year
+/// era before the first day so that nothing is negative (the signed `div_euclid` was a third of
+/// writing a date; issue 6).
 fn civil(days: i64) -> Option<(u32, u32, u32)> {
-    let z = days.checked_add(719_468)?;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+    // 0000-01-01 and 9999-12-31, as days after 1970-01-01.
+    const FIRST: i64 = -719_528;
+    const LAST: i64 = 2_932_896;
+    if !(FIRST..=LAST).contains(&days) {
+        return None;
+    }
+    // Days after -0400-03-01.
+    let z = u32::try_from(days + 719_468 + 146_097).ok()?;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    Some((
-        u32::try_from(year).ok().filter(|y| *y <= 9999)?,
-        u32::try_from(month).ok()?,
-        u32::try_from(day).ok()?,
-    ))
+    let year = yoe + era * 400 + u32::from(month <= 2) - 400;
+    Some((year, month, day))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `civil` as it was first written, in signed arithmetic.
+    fn civil_signed(days: i64) -> Option<(u32, u32, u32)> {
+        let z = days.checked_add(719_468)?;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Some((
+            u32::try_from(year).ok().filter(|y| *y <= 9999)?,
+            u32::try_from(month).ok()?,
+            u32::try_from(day).ok()?,
+        ))
+    }
+
+    #[test]
+    fn every_day_of_years_0_to_9999_is_the_same_date_as_chrono_makes_it() {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        for days in -719_540..=2_932_910_i64 {
+            let got = civil(days);
+            assert_eq!(got, civil_signed(days), "{days}");
+            let expected = epoch
+                .checked_add_signed(chrono::TimeDelta::days(days))
+                .filter(|d| (0..=9999).contains(&chrono::Datelike::year(d)))
+                .map(|d| {
+                    use chrono::Datelike as _;
+                    (d.year().unsigned_abs(), d.month(), d.day())
+                });
+            assert_eq!(got, expected, "{days}");
+        }
+    }
     use crate::report::convert::convert;
     use crate::report::test_support::field;
     use serde_json::json;
