@@ -181,6 +181,10 @@ pub fn same_item(a: &[u8], b: &[u8]) -> bool {
 #[must_use]
 #[inline]
 pub fn item_len(bytes: &[u8]) -> usize {
+    // The usual item: a short text, number or date (a one-byte length).
+    if let [TEXT | NUMBER | DATE, len @ 0..0x80, rest @ ..] = bytes {
+        return 2 + usize::from(*len).min(rest.len());
+    }
     let Some(&tag) = bytes.first() else {
         return 0;
     };
@@ -440,6 +444,20 @@ mod tests {
             let mut expected = Vec::new();
             crate::csvtext::push_cell(&mut expected, &text);
             assert_eq!(cell, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_cut_short_buffer_splits_into_what_it_holds() {
+        // Every value's item cut at every length: the items never reach past the end, and
+        // together they are the buffer.
+        for v in values() {
+            let mut item = Vec::new();
+            put(v.as_ref(), &mut item);
+            for cut in 0..=item.len() {
+                let parts: Vec<&[u8]> = items(&item[..cut]).collect();
+                assert_eq!(parts.concat(), &item[..cut], "{v:?} {cut}");
+            }
         }
     }
 
