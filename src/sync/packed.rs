@@ -305,6 +305,20 @@ fn push_other_cell(item: &[u8], out: &mut Vec<u8>) {
 /// Write a datetime item's text (after its tag) digit by digit; false when it is out of
 /// [`Rendered`]'s range.
 fn render_datetime(rest: &[u8], rendered: &mut Rendered) -> bool {
+    // The usual datetime, its seconds in five bytes (years 1426–2514), in 64-bit arithmetic.
+    if let [a, b, c, d, e @ 0..0x80, ref nanos @ ..] = *rest
+        && a & b & c & d & 0x80 != 0
+    {
+        let zigzag = u64::from(a & 0x7f)
+            | u64::from(b & 0x7f) << 7
+            | u64::from(c & 0x7f) << 14
+            | u64::from(d & 0x7f) << 21
+            | u64::from(e) << 28;
+        #[allow(clippy::cast_possible_wrap)] // 35 bits
+        let secs = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+        let (nanos, _) = get_varint(nanos);
+        return u32::try_from(nanos).is_ok_and(|nanos| rendered.datetime(secs, nanos));
+    }
     let (secs, n) = get_varint(rest);
     let (nanos, _) = get_varint(&rest[n..]);
     match (i64::try_from(unzigzag(secs)), u32::try_from(nanos)) {
@@ -444,6 +458,42 @@ mod tests {
             let mut expected = Vec::new();
             crate::csvtext::push_cell(&mut expected, &text);
             assert_eq!(cell, expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_datetime_is_written_as_its_value_shows_it() {
+        // Seconds and nanoseconds of every bit length (so of every varint length, in every
+        // pairing), before and after 1970, and around the ends of years 0–9999.
+        let mut rng = crate::testrng::XorShift::new(0xd47e_7153);
+        let mut bits = |rng: &mut crate::testrng::XorShift, max: usize| {
+            let len = rng.below(max + 1);
+            rng.next() & ((1u64 << len) - 1) | u64::from(len > 0) << len.saturating_sub(1)
+        };
+        let edges = [-62_167_219_200_i64, 253_402_300_799];
+        for i in 0..200_000 {
+            let secs = if i % 10 == 0 {
+                edges[rng.below(2)] + i64::try_from(rng.below(5)).expect("small") - 2
+            } else {
+                let magnitude = i64::try_from(bits(&mut rng, 40)).expect("40 bits");
+                if rng.below(2) == 0 {
+                    magnitude
+                } else {
+                    -magnitude
+                }
+            };
+            let nanos = u32::try_from(bits(&mut rng, 30)).expect("30 bits");
+            let Some(at) = DateTime::from_timestamp(secs, nanos) else {
+                continue;
+            };
+            let value = Value::DateTime(at);
+            let mut item = Vec::new();
+            put(Some(&value), &mut item);
+            let mut cell = Vec::new();
+            push_cell(&item, &mut cell);
+            let mut expected = Vec::new();
+            crate::csvtext::push_cell(&mut expected, &value.to_string());
+            assert_eq!(cell, expected, "{secs} {nanos}");
         }
     }
 
