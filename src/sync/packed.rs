@@ -466,7 +466,7 @@ mod tests {
         // Seconds and nanoseconds of every bit length (so of every varint length, in every
         // pairing), before and after 1970, and around the ends of years 0–9999.
         let mut rng = crate::testrng::XorShift::new(0xd47e_7153);
-        let mut bits = |rng: &mut crate::testrng::XorShift, max: usize| {
+        let bits = |rng: &mut crate::testrng::XorShift, max: usize| {
             let len = rng.below(max + 1);
             rng.next() & ((1u64 << len) - 1) | u64::from(len > 0) << len.saturating_sub(1)
         };
