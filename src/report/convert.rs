@@ -876,6 +876,7 @@ fn id_suffix(id15: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::test_support::{field, picklist};
 
     /// A plain reading of `YYYY-MM-DD`, a byte at a time, to check the direct one against.
     fn iso_date_parts_bytewise(bytes: &[u8]) -> Option<(i32, u32, u32)> {
@@ -901,7 +902,7 @@ mod tests {
     }
 
     #[test]
-    fn a_date_is_read_as_byte_by_byte_reading_reads_it() {
+    fn a_date_is_read_as_a_byte_by_byte_reading_reads_it() {
         // Every byte value at every position of real and impossible dates.
         for base in [
             "2024-02-29",
@@ -940,7 +941,6 @@ mod tests {
             date = date.succ_opt().expect("a next day");
         }
     }
-    use crate::report::test_support::{field, picklist};
 
     fn ok(cell: &str, f: &Field) -> Value {
         convert(cell, f, None).unwrap_or_else(|e| panic!("{cell:?}: {e}"))

@@ -419,6 +419,9 @@ fn civil(days: i64) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::convert::convert;
+    use crate::report::test_support::field;
+    use serde_json::json;
 
     /// `civil` as it was first written, in signed arithmetic.
     fn civil_signed(days: i64) -> Option<(u32, u32, u32)> {
@@ -440,23 +443,18 @@ mod tests {
 
     #[test]
     fn every_day_of_years_0_to_9999_is_the_same_date_as_chrono_makes_it() {
+        use chrono::Datelike as _;
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
         for days in -719_540..=2_932_910_i64 {
             let got = civil(days);
             assert_eq!(got, civil_signed(days), "{days}");
             let expected = epoch
                 .checked_add_signed(chrono::TimeDelta::days(days))
-                .filter(|d| (0..=9999).contains(&chrono::Datelike::year(d)))
-                .map(|d| {
-                    use chrono::Datelike as _;
-                    (d.year().unsigned_abs(), d.month(), d.day())
-                });
+                .filter(|d| (0..=9999).contains(&d.year()))
+                .map(|d| (d.year().unsigned_abs(), d.month(), d.day()));
             assert_eq!(got, expected, "{days}");
         }
     }
-    use crate::report::convert::convert;
-    use crate::report::test_support::field;
-    use serde_json::json;
 
     fn num(text: &str) -> Value {
         Value::Number(Decimal::parse(text).unwrap())
