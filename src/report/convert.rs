@@ -189,6 +189,20 @@ fn text<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError>
     Ok(Converted::Text(cell))
 }
 
+/// Whether a cell of a text-like field (`string`, `textarea`, `phone`, `url`, `combobox`,
+/// `encryptedstring`; `email` with its syntax) goes in as it is, without [`convert_ref`]'s
+/// general path: when this says yes, `convert_ref` gives `Converted::Text(cell)`; when it says
+/// no, the cell goes the long way (which also explains a refusal). Byte length within the
+/// limit settles it here; a longer one is counted in characters there (issue 6).
+#[must_use]
+pub fn text_as_written(cell: &str, field: &Field) -> bool {
+    let fits = field.length == 0 || cell.len() <= field.length as usize;
+    match field.field_type {
+        FieldType::Email => fits && email_syntax(cell),
+        _ => fits && cell != super::value::BULK_NULL,
+    }
+}
+
 /// A light check, enough to catch a shifted column; Salesforce has the last word
 /// (`INVALID_EMAIL_ADDRESS`).
 fn email<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError> {
@@ -899,6 +913,52 @@ mod tests {
         let (year, month, day) = (number(0..4), number(5..7), number(8..10));
         let real = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day).is_some();
         real.then_some((i32::try_from(year).ok()?, month, day))
+    }
+
+    /// Random cells (ASCII and two-byte letters, spaces, control bytes, `@`, dots, `#N/A`)
+    /// against text-like fields with and without length limits: a cell taken as written is one
+    /// `convert_ref` gives back as that text, and every such cell within the limit in bytes is
+    /// taken.
+    #[test]
+    fn a_text_is_taken_as_written_exactly_when_it_converts_to_itself() {
+        let pieces = [
+            "a", "Z", "é", " ", "\t", "\u{7f}", "@", ".", "..", "#N/A", "x@y.z", ",", "\"",
+        ];
+        let mut rng = crate::testrng::XorShift::new(0x7e47_a5e1);
+        let mut taken = 0;
+        for field_type in [
+            FieldType::String,
+            FieldType::Textarea,
+            FieldType::Phone,
+            FieldType::Url,
+            FieldType::Combobox,
+            FieldType::Encryptedstring,
+            FieldType::Email,
+        ] {
+            for length in [0, 1, 4, 8, 12] {
+                let mut f = field(field_type);
+                f.length = length;
+                for _ in 0..4_000 {
+                    let raw: String = (0..rng.below(6))
+                        .map(|_| pieces[rng.below(pieces.len())])
+                        .collect();
+                    let cell = trim(&raw);
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    let converted = convert_ref(cell, &f, None);
+                    let fits = length == 0 || cell.len() <= length as usize;
+                    let as_itself = converted == Ok(Converted::Text(cell));
+                    assert_eq!(
+                        text_as_written(cell, &f),
+                        as_itself && fits,
+                        "{field_type:?} {length} {cell:?}: {converted:?}"
+                    );
+                    taken += usize::from(as_itself && fits);
+                }
+            }
+        }
+        assert!(taken > 20_000, "{taken}");
     }
 
     #[test]

@@ -409,6 +409,10 @@ enum Quick {
     Moment,
     /// A number spelled as it shows.
     Number,
+    /// A text that fits its field (text-like types and e-mail addresses).
+    Text,
+    /// `true` or `false`.
+    Boolean,
     No,
 }
 
@@ -418,6 +422,14 @@ impl Quick {
         match field.field_type {
             FieldType::Date | FieldType::Datetime if mapping.format.is_none() => Self::Moment,
             t if report::convert::is_number_type(t) => Self::Number,
+            FieldType::String
+            | FieldType::Textarea
+            | FieldType::Phone
+            | FieldType::Url
+            | FieldType::Combobox
+            | FieldType::Encryptedstring
+            | FieldType::Email => Self::Text,
+            FieldType::Boolean => Self::Boolean,
             _ => Self::No,
         }
     }
@@ -476,6 +488,24 @@ fn convert_row(
                     continue;
                 }
             }
+            // So does a text that fits its field, and a checkbox's usual words.
+            Quick::Text => {
+                if report::convert::text_as_written(cell, field) {
+                    packed::put_text(cell, out);
+                    continue;
+                }
+            }
+            Quick::Boolean => match cell {
+                "true" => {
+                    packed::put(Some(&Value::Bool(true)), out);
+                    continue;
+                }
+                "false" => {
+                    packed::put(Some(&Value::Bool(false)), out);
+                    continue;
+                }
+                _ => {}
+            },
             Quick::No => {}
         }
         match report::convert::convert_ref(cell, field, mapping.format.as_deref()) {
