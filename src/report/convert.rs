@@ -194,12 +194,19 @@ fn text<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError>
 /// general path: when this says yes, `convert_ref` gives `Converted::Text(cell)`; when it says
 /// no, the cell goes the long way (which also explains a refusal). Byte length within the
 /// limit settles it here; a longer one is counted in characters there (issue 6).
+/// Any other type: no.
 #[must_use]
 pub fn text_as_written(cell: &str, field: &Field) -> bool {
     let fits = field.length == 0 || cell.len() <= field.length as usize;
     match field.field_type {
+        FieldType::String
+        | FieldType::Textarea
+        | FieldType::Phone
+        | FieldType::Url
+        | FieldType::Combobox
+        | FieldType::Encryptedstring => fits && cell != super::value::BULK_NULL,
         FieldType::Email => fits && email_syntax(cell),
-        _ => fits && cell != super::value::BULK_NULL,
+        _ => false,
     }
 }
 
@@ -959,6 +966,21 @@ mod tests {
             }
         }
         assert!(taken > 20_000, "{taken}");
+        // Types with their own reading are never taken as written.
+        for field_type in [
+            FieldType::Picklist,
+            FieldType::Multipicklist,
+            FieldType::Id,
+            FieldType::Reference,
+            FieldType::Boolean,
+            FieldType::Double,
+            FieldType::Date,
+        ] {
+            assert!(
+                !text_as_written("abc", &field(field_type)),
+                "{field_type:?}"
+            );
+        }
     }
 
     #[test]
