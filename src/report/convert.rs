@@ -194,20 +194,30 @@ fn text<'a>(cell: &'a str, field: &Field) -> Result<Converted<'a>, ConvertError>
 /// general path: when this says yes, `convert_ref` gives `Converted::Text(cell)`; when it says
 /// no, the cell goes the long way (which also explains a refusal). Byte length within the
 /// limit settles it here; a longer one is counted in characters there (issue 6).
-/// Any other type: no.
+/// Any other type ([`takes_text_as_written`]): no.
 #[must_use]
 pub fn text_as_written(cell: &str, field: &Field) -> bool {
     let fits = field.length == 0 || cell.len() <= field.length as usize;
     match field.field_type {
-        FieldType::String
-        | FieldType::Textarea
-        | FieldType::Phone
-        | FieldType::Url
-        | FieldType::Combobox
-        | FieldType::Encryptedstring => fits && cell != super::value::BULK_NULL,
         FieldType::Email => fits && email_syntax(cell),
+        t if takes_text_as_written(t) => fits && cell != super::value::BULK_NULL,
         _ => false,
     }
+}
+
+/// The types [`text_as_written`] reads: the text-like ones and e-mail addresses.
+#[must_use]
+pub fn takes_text_as_written(field_type: FieldType) -> bool {
+    matches!(
+        field_type,
+        FieldType::String
+            | FieldType::Textarea
+            | FieldType::Phone
+            | FieldType::Url
+            | FieldType::Combobox
+            | FieldType::Encryptedstring
+            | FieldType::Email
+    )
 }
 
 /// A light check, enough to catch a shifted column; Salesforce has the last word

@@ -109,22 +109,10 @@ pub fn put_moment(moment: Moment, out: &mut Vec<u8>) {
             // is packed here (issue 6).
             let mut item = [0u8; 1 + 10 + 5];
             item[0] = DATETIME;
-            let mut n = 1;
             #[allow(clippy::cast_sign_loss)] // the zigzag mapping is a bit pattern
             let secs = ((secs << 1) ^ (secs >> 63)) as u64;
-            for mut v in [secs, u64::from(nanos)] {
-                while v >= 0x80 {
-                    #[allow(clippy::cast_possible_truncation)] // the low seven bits
-                    let low = v as u8;
-                    item[n] = low | 0x80;
-                    v >>= 7;
-                    n += 1;
-                }
-                #[allow(clippy::cast_possible_truncation)] // below 0x80
-                let last = v as u8;
-                item[n] = last;
-                n += 1;
-            }
+            let n = 1 + write_varint64(secs, &mut item[1..]);
+            let n = n + write_varint64(u64::from(nanos), &mut item[n..]);
             out.extend_from_slice(&item[..n]);
         }
     }
@@ -359,14 +347,25 @@ fn put_varint(mut v: u128, out: &mut Vec<u8>) {
         out.push((v as u8) | 0x80);
         v >>= 7;
     }
-    let mut v = u64::try_from(v).unwrap_or(u64::MAX);
+    let mut rest = [0u8; 10];
+    let n = write_varint64(u64::try_from(v).unwrap_or(u64::MAX), &mut rest);
+    out.extend_from_slice(&rest[..n]);
+}
+
+/// Write `v` as a varint at the start of `out` (room for ten bytes); the bytes written.
+fn write_varint64(mut v: u64, out: &mut [u8]) -> usize {
+    let mut n = 0;
     while v >= 0x80 {
         #[allow(clippy::cast_possible_truncation)] // the low seven bits
-        out.push((v as u8) | 0x80);
+        let low = v as u8;
+        out[n] = low | 0x80;
         v >>= 7;
+        n += 1;
     }
     #[allow(clippy::cast_possible_truncation)] // below 0x80
-    out.push(v as u8);
+    let last = v as u8;
+    out[n] = last;
+    n + 1
 }
 
 /// The value and the bytes it took; a truncated varint reads as far as it goes.

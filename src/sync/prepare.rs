@@ -422,14 +422,7 @@ impl Quick {
         match field.field_type {
             FieldType::Date | FieldType::Datetime if mapping.format.is_none() => Self::Moment,
             t if report::convert::is_number_type(t) => Self::Number,
-            // The types `text_as_written` reads (it says no to any other).
-            FieldType::String
-            | FieldType::Textarea
-            | FieldType::Phone
-            | FieldType::Url
-            | FieldType::Combobox
-            | FieldType::Encryptedstring
-            | FieldType::Email => Self::Text,
+            t if report::convert::takes_text_as_written(t) => Self::Text,
             FieldType::Boolean => Self::Boolean,
             _ => Self::No,
         }
