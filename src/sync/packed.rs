@@ -196,12 +196,21 @@ pub fn same_item(a: &[u8], b: &[u8]) -> bool {
 
 /// The length of the first encoded item of `bytes`.
 #[must_use]
-#[inline]
+#[allow(clippy::inline_always)] // measured: left to itself the compiler calls it (issue 6)
+#[inline(always)]
 pub fn item_len(bytes: &[u8]) -> usize {
-    // The usual item: a short text, number or date (a one-byte length).
-    if let [TEXT | NUMBER | DATE, len @ 0..0x80, rest @ ..] = bytes {
-        return 2 + usize::from(*len).min(rest.len());
+    // The usual items, measured in line: a short text, number or date (a one-byte length),
+    // and the items that are a tag alone.
+    match bytes {
+        [TEXT | NUMBER | DATE, len @ 0..0x80, rest @ ..] => 2 + usize::from(*len).min(rest.len()),
+        [LEAVE | NULL | FALSE | TRUE | SAME, ..] => 1,
+        _ => other_item_len(bytes),
     }
+}
+
+/// [`item_len`] of every other item.
+#[inline(never)]
+fn other_item_len(bytes: &[u8]) -> usize {
     let Some(&tag) = bytes.first() else {
         return 0;
     };
@@ -228,15 +237,30 @@ pub fn item_len(bytes: &[u8]) -> usize {
 }
 
 /// The encoded items of `bytes`, one slice each.
-pub fn items(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    std::iter::from_fn(move || {
-        if bytes.is_empty() {
+#[must_use]
+pub fn items(bytes: &[u8]) -> Items<'_> {
+    Items { bytes }
+}
+
+/// The iterator of [`items`]: its `next` is small enough to be inlined where items are walked
+/// (the diff and the write phase walk every field of every record; issue 6).
+pub struct Items<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a [u8];
+
+    #[allow(clippy::inline_always)] // measured: left to itself the compiler calls it (issue 6)
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.bytes.is_empty() {
             return None;
         }
-        let (item, rest) = bytes.split_at(item_len(bytes));
-        bytes = rest;
+        let (item, rest) = self.bytes.split_at(item_len(self.bytes));
+        self.bytes = rest;
         Some(item)
-    })
+    }
 }
 
 /// Decode one item ([`LEAVE`] and [`SAME`] are `None`).
