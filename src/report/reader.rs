@@ -400,10 +400,10 @@ fn check<'r>(header: &Header, record: &'r RawRecord) -> Result<RowRef<'r>, Rejec
         ));
     }
     // The whole row at once; then every cell must start on a character boundary (two cells
-    // could otherwise split one character between them).
-    let text = std::str::from_utf8(&record.bytes)
-        .ok()
-        .filter(|text| record.ends.iter().all(|&end| text.is_char_boundary(end)));
+    // could otherwise split one character between them), as it does in an ASCII row.
+    let text = std::str::from_utf8(&record.bytes).ok().filter(|text| {
+        text.is_ascii() || record.ends.iter().all(|&end| text.is_char_boundary(end))
+    });
     let Some(text) = text else {
         let index = (0..record.cell_count())
             .position(|i| std::str::from_utf8(record.cell(i)).is_err())
@@ -701,6 +701,17 @@ mod tests {
             open(&header).unwrap_err(),
             ReportError::HeaderTooLong { .. }
         ));
+    }
+
+    #[test]
+    fn a_character_split_between_two_cells_is_not_utf8() {
+        // `é` is C3 A9: each cell alone is not UTF-8, the two cells' bytes together are.
+        let rows = all(b"k,v\na\xC3,\xA9b\n\xC3\xA9,\xC3\xA9\n");
+        assert_eq!(
+            rejected_lines(&rows),
+            [(2, "the cell of column \"k\" is not UTF-8".to_owned())]
+        );
+        assert_eq!(rows[1], row(3, &["é", "é"]));
     }
 
     #[test]
