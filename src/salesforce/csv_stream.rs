@@ -4,11 +4,23 @@
 //! byte: it was 9 % of the instructions of a wide sync); a test holds the two to the same records
 //! on random input split at random places.
 
-/// One complete record: its fields as bytes.
+/// One complete record: its fields as bytes, field `i` ending at `ends[i]` and starting at
+/// `starts[i]`, or where the field before it ends when there are no `starts` (fields unquoted
+/// one after another).
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    starts: &'a [usize],
     ends: &'a [usize],
+}
+
+/// Where field `i` of `starts` and `ends` (as [`Record`] holds them) starts.
+fn field_start(starts: &[usize], ends: &[usize], i: usize) -> usize {
+    match starts.get(i) {
+        Some(&start) => start,
+        None if i == 0 => 0,
+        None => ends[i - 1],
+    }
 }
 
 impl<'a> Record<'a> {
@@ -18,8 +30,7 @@ impl<'a> Record<'a> {
         let Some(&end) = self.ends.get(i) else {
             return &[];
         };
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..end]
+        &self.bytes[field_start(self.starts, self.ends, i)..end]
     }
 
     #[must_use]
@@ -32,10 +43,12 @@ impl<'a> Record<'a> {
         self.ends.is_empty()
     }
 
-    /// The record as text, checked as UTF-8 once for all its fields.
+    /// The record as text, checked as UTF-8 once for all its fields (a record read where it
+    /// lay, with its quotes and delimiters).
     pub fn text(&self) -> Result<TextRecord<'a>, std::str::Utf8Error> {
         Ok(TextRecord {
             text: std::str::from_utf8(self.bytes)?,
+            starts: self.starts,
             ends: self.ends,
         })
     }
@@ -45,6 +58,7 @@ impl<'a> Record<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct TextRecord<'a> {
     text: &'a str,
+    starts: &'a [usize],
     ends: &'a [usize],
 }
 
@@ -55,8 +69,7 @@ impl<'a> TextRecord<'a> {
         let Some(&end) = self.ends.get(i) else {
             return Some("");
         };
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..end)
+        self.text.get(field_start(self.starts, self.ends, i)..end)
     }
 }
 
@@ -69,8 +82,10 @@ pub struct CsvStream {
     /// The length `pending` must reach before it is read again: twice what it was when last
     /// found incomplete, so a long record is read from its start a logarithmic number of times.
     retry_at: usize,
-    /// The current record's fields, unquoted, one after another.
+    /// The current record's fields, unquoted, one after another, or where they lie in the
+    /// input (`starts`: see [`Record`]).
     out: Vec<u8>,
+    starts: Vec<usize>,
     ends: Vec<usize>,
     /// Bytes read again from `pending`, for the test that bounds them.
     #[cfg(test)]
@@ -155,6 +170,45 @@ fn parse_record(input: &[u8], eof: bool, out: &mut Vec<u8>, ends: &mut Vec<usize
     }
 }
 
+/// The usual record read where it lies in `input`, without a copy (a Bulk query result quotes
+/// every field; issue 6): every field quoted without a quote inside, or unquoted, and its line
+/// end in `input`. The bytes it took, line end included; `None` for any other record (an
+/// escaped quote, text after a closing quote, a blank line, the end of the input), which
+/// [`parse_record`] reads.
+fn record_in_place(input: &[u8], starts: &mut Vec<usize>, ends: &mut Vec<usize>) -> Option<usize> {
+    starts.clear();
+    ends.clear();
+    if matches!(input.first(), None | Some(b'\r' | b'\n')) {
+        return None;
+    }
+    let mut at = 0;
+    loop {
+        if input[at] == b'"' {
+            let quote = at + 1 + crate::swar::find_byte(&input[at + 1..], b'"')?;
+            starts.push(at + 1);
+            ends.push(quote);
+            at = quote + 1;
+        } else {
+            // A quote inside an unquoted field is kept as it is.
+            let stop = match input[at] {
+                b',' | b'\n' | b'\r' => at,
+                _ => at + memchr::memchr3(b',', b'\n', b'\r', &input[at..])?,
+            };
+            starts.push(at);
+            ends.push(stop);
+            at = stop;
+        }
+        match input.get(at)? {
+            b',' => at += 1,
+            b'\n' | b'\r' => return Some(at + 1),
+            _ => return None,
+        }
+        if at == input.len() {
+            return None;
+        }
+    }
+}
+
 impl CsvStream {
     #[must_use]
     pub fn new() -> Self {
@@ -223,6 +277,16 @@ impl CsvStream {
     ) -> Result<usize, E> {
         let mut used = 0;
         while used < input.len() {
+            if let Some(n) = record_in_place(&input[used..], &mut self.starts, &mut self.ends) {
+                each(Record {
+                    bytes: &input[used..used + n],
+                    starts: &self.starts,
+                    ends: &self.ends,
+                })?;
+                used += n;
+                continue;
+            }
+            self.starts.clear();
             match parse_record(&input[used..], eof, &mut self.out, &mut self.ends) {
                 Parsed::More => break,
                 Parsed::Blank(n) => used += n,
@@ -238,6 +302,7 @@ impl CsvStream {
     fn record(&self) -> Record<'_> {
         Record {
             bytes: &self.out,
+            starts: &self.starts,
             ends: &self.ends,
         }
     }
@@ -280,15 +345,22 @@ mod tests {
         let mut texts = Vec::new();
         let mut reader = CsvStream::new();
         let mut each = |r: Record<'_>| -> Result<(), ()> {
-            let t = r.text().map_err(drop)?;
-            texts.push((t.get(1).map(str::to_owned), t.get(9).map(str::to_owned)));
+            let field = |i| r.text().ok().and_then(|t| t.get(i).map(str::to_owned));
+            texts.push([field(0), field(1), field(9)]);
             Ok(())
         };
         reader.feed("a,é\n".as_bytes(), &mut each).expect("utf-8");
-        // One character split between two fields is not text.
+        // One character split between two fields is not text: read where it lies (the record
+        // is not UTF-8), nor unquoted into one buffer (the fields' bytes are, but a field ends
+        // inside the character).
         reader.feed(b"\xc3,\xa9\n", &mut each).expect("a record");
-        assert_eq!(texts[0], (Some("é".to_owned()), Some(String::new())));
-        assert_eq!(texts[1].0, None);
+        reader
+            .feed(b"\"x\"\"\xc3\",\xa9\n", &mut each)
+            .expect("a record");
+        let some = |t: &str| Some(t.to_owned());
+        assert_eq!(texts[0], [some("a"), some("é"), some("")]);
+        assert_eq!(texts[1][..2], [None, None]);
+        assert_eq!(texts[2][..2], [None, None]);
         for size in [1, 2, 3, 7, 64, 4095, 4096, 4097] {
             assert_eq!(read_in_chunks(&text, size), whole, "chunks of {size}");
         }
