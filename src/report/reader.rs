@@ -333,16 +333,15 @@ pub struct RowRef<'a> {
     /// The physical line where the row starts.
     pub line: u64,
     text: &'a str,
-    ends: &'a [usize],
+    record: &'a RawRecord,
 }
 
 impl<'a> RowRef<'a> {
     /// Cell `i`, surrounding spaces kept.
     #[must_use]
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..end)
+        let end = *self.record.ends.get(i)?;
+        self.text.get(self.record.start(i)..end)
     }
 
     /// The row, owned.
@@ -350,7 +349,7 @@ impl<'a> RowRef<'a> {
     pub fn to_row(&self) -> Row {
         Row {
             line: self.line,
-            cells: (0..self.ends.len())
+            cells: (0..self.record.ends.len())
                 .map(|i| self.get(i).unwrap_or_default().to_owned())
                 .collect(),
         }
@@ -399,8 +398,9 @@ fn check<'r>(header: &Header, record: &'r RawRecord) -> Result<RowRef<'r>, Rejec
             true,
         ));
     }
-    // The whole row at once; then every cell must start on a character boundary (two cells
-    // could otherwise split one character between them), as it does in an ASCII row.
+    // The whole row at once; then every cell must end on a character boundary (two cells
+    // copied one after another could otherwise split one character between them), as it does
+    // in an ASCII row. Cells read where they lie are between ASCII delimiters and quotes.
     let text = std::str::from_utf8(&record.bytes).ok().filter(|text| {
         text.is_ascii() || record.ends.iter().all(|&end| text.is_char_boundary(end))
     });
@@ -414,11 +414,7 @@ fn check<'r>(header: &Header, record: &'r RawRecord) -> Result<RowRef<'r>, Rejec
             true,
         ));
     };
-    Ok(RowRef {
-        line,
-        text,
-        ends: &record.ends,
-    })
+    Ok(RowRef { line, text, record })
 }
 
 impl<R: Read> Iterator for Report<R> {
