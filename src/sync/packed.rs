@@ -48,18 +48,23 @@ pub fn put(value: Option<&Value>, out: &mut Vec<u8>) {
 }
 
 /// Append an item of `tag` holding `text` (a text, a number's or a date's).
+#[inline]
 fn put_tagged(tag: u8, text: &[u8], out: &mut Vec<u8>) {
     match u8::try_from(text.len()) {
         // The usual short text: its length is one byte of varint, written with the tag.
         Ok(len) if len < 0x80 => {
-            out.reserve(2 + text.len());
             out.extend_from_slice(&[tag, len]);
+            out.extend_from_slice(text);
         }
-        _ => {
-            out.push(tag);
-            put_varint(text.len() as u128, out);
-        }
+        _ => put_long_tagged(tag, text, out),
     }
+}
+
+/// [`put_tagged`] for a text of 128 bytes or more, kept out of line.
+#[inline(never)]
+fn put_long_tagged(tag: u8, text: &[u8], out: &mut Vec<u8>) {
+    out.push(tag);
+    put_varint(text.len() as u128, out);
     out.extend_from_slice(text);
 }
 
