@@ -54,11 +54,18 @@ pub fn push_cell(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Append `text` (UTF-8) as one CSV cell.
+#[inline]
 pub fn push_cell_bytes(out: &mut Vec<u8>, text: &[u8]) {
-    if !needs_quotes(text) {
+    if needs_quotes(text) {
+        push_quoted(out, text);
+    } else {
         out.extend_from_slice(text);
-        return;
     }
+}
+
+/// Append `text` quoted, its quotes doubled (kept out of line: most cells need no quotes).
+#[inline(never)]
+fn push_quoted(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
     for (i, part) in text.split(|&b| b == b'"').enumerate() {
         if i > 0 {
