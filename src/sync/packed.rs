@@ -247,8 +247,8 @@ pub fn items(bytes: &[u8]) -> Items<'_> {
     Items { bytes }
 }
 
-/// The iterator of [`items`]: its `next` is small enough to be inlined where items are walked
-/// (the diff and the write phase walk every field of every record; issue 6).
+/// The iterator of [`items`]: its `next` is inlined where items are walked (the diff and the
+/// write phase walk every field of every record; issue 6).
 pub struct Items<'a> {
     bytes: &'a [u8],
 }
