@@ -527,8 +527,6 @@ fn iso_date_parts(bytes: &[u8]) -> Option<(i32, u32, u32)> {
         return None;
     }
     let head = head & !DASHES;
-    // Each byte a digit: below 16, and still below 16 with 6 added (no byte carries into the
-    // next: 15 + 6 < 256).
     if !all_digits(head) || !all_digits(day) {
         return None;
     }
@@ -557,7 +555,8 @@ fn byte_at(word: u64, i: usize) -> u32 {
     u32::from(word.to_le_bytes()[i])
 }
 
-/// Whether every byte of `word` is 0–9 (bytes that are not wanted already zeroed).
+/// Whether every byte of `word` is 0–9 (bytes that are not wanted already zeroed): below 16,
+/// and still below 16 with 6 added (no byte carries into the next: 15 + 6 < 256).
 #[inline]
 fn all_digits(word: u64) -> bool {
     const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
