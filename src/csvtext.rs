@@ -1,5 +1,18 @@
 //! Writing CSV cells by hand where millions are written (the Bulk ingest CSV, `changes.csv`): a
-//! cell is quoted only when it holds a comma, a quote, a line break, or space at either end.
+//! cell is quoted only when it holds a comma, a quote, a line break, or space at either end. Also
+//! where a cell starts in the two hand-written readers' records (report and Bulk results).
+
+/// Where cell `i` of a record starts, the record's cells ending at `ends` and starting at
+/// `starts`, or where the cell before ends when `starts` is empty (cells one after another).
+#[inline]
+#[must_use]
+pub fn cell_start(starts: &[usize], ends: &[usize], i: usize) -> usize {
+    match starts.get(i) {
+        Some(&start) => start,
+        None if i == 0 => 0,
+        None => ends[i - 1],
+    }
+}
 
 /// Whether `text` must be quoted. Sixteen bytes at a time where it is that long (compared all
 /// at once, without a branch per byte), eight at a time below: this runs for every cell of

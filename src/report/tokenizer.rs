@@ -52,11 +52,7 @@ impl RawRecord {
     /// Where stored cell `i` starts.
     #[must_use]
     pub fn start(&self, i: usize) -> usize {
-        match self.starts.get(i) {
-            Some(&start) => start,
-            None if i == 0 => 0,
-            None => self.ends[i - 1],
-        }
+        crate::csvtext::cell_start(&self.starts, &self.ends, i)
     }
 
     /// Stored cell `i`.

@@ -14,15 +14,6 @@ pub struct Record<'a> {
     ends: &'a [usize],
 }
 
-/// Where field `i` of `starts` and `ends` (as [`Record`] holds them) starts.
-fn field_start(starts: &[usize], ends: &[usize], i: usize) -> usize {
-    match starts.get(i) {
-        Some(&start) => start,
-        None if i == 0 => 0,
-        None => ends[i - 1],
-    }
-}
-
 impl<'a> Record<'a> {
     /// Field `i`, or empty past the last one.
     #[must_use]
@@ -30,7 +21,7 @@ impl<'a> Record<'a> {
         let Some(&end) = self.ends.get(i) else {
             return &[];
         };
-        &self.bytes[field_start(self.starts, self.ends, i)..end]
+        &self.bytes[crate::csvtext::cell_start(self.starts, self.ends, i)..end]
     }
 
     #[must_use]
@@ -69,7 +60,8 @@ impl<'a> TextRecord<'a> {
         let Some(&end) = self.ends.get(i) else {
             return Some("");
         };
-        self.text.get(field_start(self.starts, self.ends, i)..end)
+        self.text
+            .get(crate::csvtext::cell_start(self.starts, self.ends, i)..end)
     }
 }
 
