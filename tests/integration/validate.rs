@@ -183,6 +183,10 @@ const INVALID: &[(&str, &str)] = &[
         "[integrations.b]\nobject = \"Lead\"\nobject = \"Contact\"\n",
     ),
     (
+        "toml_error_in_a_secret",
+        "[environments.production]\nrefresh_token = \"s3cr3t\n",
+    ),
+    (
         "toml_bad_table_header",
         "[integrations.b\nobject = \"Lead\"\n",
     ),
@@ -202,6 +206,7 @@ fn invalid_configs_are_reported_precisely() {
         let run = env.run(&["validate"]);
         run.assert_code(2);
         assert_eq!(run.stdout, "", "{name}: validate prints problems on stderr");
+        assert!(!run.stderr.contains("s3cr3t"), "{name}: a secret shown");
         insta::assert_snapshot!(format!("invalid_{name}"), env.redact(&run.stderr));
     }
 }

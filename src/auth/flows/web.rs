@@ -199,9 +199,27 @@ fn callback_outcome(
         );
     }
     let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
-    let state_ok = query.get("state").map(String::as_str) == Some(expected_state);
+    // The state first: an answer with another state is not Salesforce's (any page in the
+    // browser can open this port). An error without one may be (its documented examples carry
+    // none), but its description is shown only with this login's state.
+    let state = query.get("state").map(String::as_str);
+    if state.is_some_and(|s| s != expected_state)
+        || (state.is_none() && !query.contains_key("error"))
+    {
+        return (
+            "400 Bad Request",
+            page(
+                "Login failed",
+                "The answer did not match this login (state).",
+            ),
+            Some(Err(AuthError::StateMismatch)),
+        );
+    }
     if let Some(error) = query.get("error") {
-        let description = query.get("error_description").cloned().unwrap_or_default();
+        let description = match state {
+            Some(_) => query.get("error_description").cloned().unwrap_or_default(),
+            None => String::new(),
+        };
         let err = if error == "access_denied" {
             AuthError::Denied { description }
         } else {
@@ -218,16 +236,6 @@ fn callback_outcome(
             "You can close this tab and return to the terminal.",
         );
         return ("200 OK", text, Some(Err(err)));
-    }
-    if !state_ok {
-        return (
-            "400 Bad Request",
-            page(
-                "Login failed",
-                "The answer did not match this login (state).",
-            ),
-            Some(Err(AuthError::StateMismatch)),
-        );
     }
     match query.get("code") {
         Some(code) if !code.is_empty() => (
@@ -406,6 +414,22 @@ mod tests {
         let err = o.unwrap().unwrap_err();
         assert!(matches!(err, AuthError::Denied { .. }));
         assert!(err.to_string().contains("end-user denied authorization"));
+
+        // An error with another state is not Salesforce's; one without a state ends the login,
+        // but its description is not shown.
+        let forged = "/OauthRedirect?error=access_denied&error_description=run+this";
+        let (s, _, o) = callback_outcome("GET", &format!("{forged}&state=forged"), "S1");
+        assert_eq!(s, "400 Bad Request");
+        assert!(matches!(o, Some(Err(AuthError::StateMismatch))));
+        let err = callback_outcome("GET", forged, "S1")
+            .2
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(err, AuthError::Denied { .. }), "{err}");
+        assert!(!err.to_string().contains("run this"), "{err}");
+        let (s, _, o) = callback_outcome("GET", "/OauthRedirect?code=c", "S1");
+        assert_eq!(s, "400 Bad Request");
+        assert!(matches!(o, Some(Err(AuthError::StateMismatch))));
 
         assert!(callback_outcome("GET", "/favicon.ico", "S1").2.is_none());
         assert_eq!(
