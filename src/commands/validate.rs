@@ -25,7 +25,10 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         }
         Err(e) => return Err(e.into()),
     };
-    // The headers of the report files that exist.
+    // The problems of the file as a whole: a run of any of its integrations needs them fixed,
+    // so naming integrations on the command line does not leave them out.
+    let file_problems = problems.len();
+    // The headers of the report files that exist, of every integration that passed.
     let mut notes = Vec::new();
     if let Some(config) = &config {
         let (header_problems, header_notes) = config::headers::check(config, &args.integrations);
@@ -33,10 +36,7 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
         notes = header_notes;
     }
     // Names asked for on the command line must exist.
-    let known: Vec<String> = match &config {
-        Some(c) => c.integrations.keys().cloned().collect(),
-        None => integration_names(path),
-    };
+    let known = integration_names(path);
     for name in &args.integrations {
         if !known.contains(name) {
             let hint = did_you_mean(name, known.iter().map(String::as_str))
@@ -48,12 +48,18 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
             );
         }
     }
-    if !args.integrations.is_empty() {
-        problems.retain(|p| {
+    if !args.integrations.is_empty()
+        && problems[..file_problems].iter().any(|p| {
             p.integration
                 .as_ref()
-                .is_none_or(|i| args.integrations.contains(i))
-        });
+                .is_some_and(|i| !args.integrations.contains(i))
+        })
+    {
+        notes.push(
+            "problems of other integrations are listed too: no integration of a file runs \
+             until the whole file is valid"
+                .to_owned(),
+        );
     }
 
     let mut unchecked: Option<anyhow::Error> = None;
@@ -119,7 +125,8 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<ExitStatus> {
     })
 }
 
-/// Integration names of a file that did not validate, for suggestions.
+/// The integration names the file holds, valid or not: names on the command line must be among
+/// them, and a wrong one gets a suggestion.
 fn integration_names(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .ok()

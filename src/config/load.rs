@@ -48,7 +48,9 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     }
 }
 
-/// Check a config file: the config when it is valid, and every problem found.
+/// Check a config file: every problem found, and the config as far as it could be read (the
+/// integrations that passed; none when the file is not TOML). The file is valid only when there
+/// is no problem: a run needs the whole file valid.
 pub fn check(path: &Path) -> Result<(Option<Config>, Vec<Problem>), LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
@@ -86,7 +88,7 @@ pub fn check(path: &Path) -> Result<(Option<Config>, Vec<Problem>), LoadError> {
     let config = checker.document();
     let mut problems = checker.problems;
     problems.sort_by_key(|p| (p.line.unwrap_or(usize::MAX), p.column.unwrap_or(0)));
-    Ok((config.filter(|_| problems.is_empty()), problems))
+    Ok((config, problems))
 }
 
 struct Checker<'s> {
@@ -154,7 +156,9 @@ impl Checker<'_> {
         if env_ok && ints_ok {
             self.cross_integration_rules(&integrations);
         }
-        (env_ok && ints_ok).then(|| Config {
+        // The integrations that passed, also when others did not: `validate` still checks
+        // their reports' headers.
+        Some(Config {
             path: self.source.path.clone(),
             dir: self.dir.clone(),
             environments,

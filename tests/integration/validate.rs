@@ -406,3 +406,44 @@ fn usage_errors_exit_2_without_a_panic() {
     run.assert_code(0);
     assert!(run.stdout.contains("Examples:"));
 }
+
+#[test]
+fn a_problem_elsewhere_in_the_file_fails_the_validation_of_one_integration() {
+    let env = TestEnv::new();
+    // `lead-logins` maps a column its report lacks; `b` has a bad option.
+    let broken = format!(
+        "{}\n[integrations.b]\nenvironment = \"sandbox\"\nobject = \"Contact\"\nreport = {{ name = \"R\", path = \"logins.csv\" }}\nkey = {{ report = \"User ID\", salesforce = \"Email\" }}\non_duplicate_key = \"bogus\"\nfields = [{{ report = \"Last Login\", salesforce = \"A__c\" }}]\n",
+        BASE.replace("report = \"Last Login\"", "report = \"Missing Col\"")
+    );
+    env.write("integrations.toml", broken);
+    env.write(
+        "logins.csv",
+        "User ID,Last Login\nann@acme.com,2026-11-30\n",
+    );
+    for args in [&["validate"][..], &["validate", "lead-logins"]] {
+        let run = env.run(args);
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains("\"Missing Col\""),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("bogus"), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains("valid"), "{args:?}: {}", run.stdout);
+    }
+    let run = env.run(&["validate", "lead-logins"]);
+    assert!(
+        run.stderr
+            .contains("problems of other integrations are listed too"),
+        "{}",
+        run.stderr
+    );
+    let run = env.run(&["validate", "--json", "lead-logins"]);
+    run.assert_code(2);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(out["ok"], false);
+    assert_eq!(out["problems"].as_array().map(Vec::len), Some(2), "{out}");
+
+    // `run` of the good-looking integration stops on the same problem.
+    env.run(&["run", "lead-logins"]).assert_code(2);
+}
