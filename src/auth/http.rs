@@ -13,11 +13,35 @@ pub const USER_AGENT: &str = concat!("walkme-sf/", env!("CARGO_PKG_VERSION"));
 /// connect 10 s / request 120 s, redirects off (oauth2's advice against SSRF; Salesforce API
 /// calls need none), proxies from the environment (reqwest's default).
 pub fn http_client() -> Result<reqwest::Client, AuthError> {
+    client_with(reqwest::redirect::Policy::none())
+}
+
+/// The client a report is downloaded with: as [`http_client`], but following up to five
+/// redirects (a download link often leads to storage elsewhere), each to an address the URL
+/// rules allow (`https://`, or `http://` on loopback). It sends no Salesforce credential.
+pub fn download_client() -> Result<reqwest::Client, AuthError> {
+    client_with(reqwest::redirect::Policy::custom(|attempt| {
+        let allowed = match attempt.url().scheme() {
+            "https" => true,
+            "http" => is_loopback(attempt.url()),
+            _ => false,
+        };
+        if attempt.previous().len() > 5 {
+            attempt.error("more than five redirects")
+        } else if allowed {
+            attempt.follow()
+        } else {
+            attempt.error("a redirect to an address that is not https://")
+        }
+    }))
+}
+
+fn client_with(redirect: reqwest::redirect::Policy) -> Result<reqwest::Client, AuthError> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .timeout(crate::tuning::http_timeout())
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(redirect)
         .build()
         .map_err(|e| AuthError::Local(format!("could not set up HTTPS: {e}")))
 }

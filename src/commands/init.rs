@@ -393,14 +393,14 @@ fn ask(
         } else {
             let picked = MultiSelect::with_theme(&theme)
                 .with_prompt("Columns to sync (space selects, enter confirms)")
-                .items(&candidates)
+                .items(shown(&candidates))
                 .defaults(&vec![true; candidates.len()])
                 .interact()?;
             picked.into_iter().map(|i| candidates[i].clone()).collect()
         };
         for column in chosen {
             let sf: String = Input::with_theme(&theme)
-                .with_prompt(format!("  {column} →"))
+                .with_prompt(format!("  {} →", crate::output::sanitize(&column)))
                 .default(suggest_field(&column))
                 .interact_text()?;
             if let Some(d) = &describe
@@ -465,6 +465,12 @@ fn ask(
     })
 }
 
+/// Report column names as the wizard lists them: made safe for the terminal (they come from
+/// the report's header); the names written to the config stay as they are.
+fn shown(columns: &[String]) -> Vec<String> {
+    columns.iter().map(|c| crate::output::sanitize(c)).collect()
+}
+
 fn choose_column(
     theme: &ColorfulTheme,
     prompt: &str,
@@ -475,7 +481,7 @@ fn choose_column(
         Some(cols) if !cols.is_empty() => {
             let i = Select::with_theme(theme)
                 .with_prompt(prompt)
-                .items(cols)
+                .items(shown(cols))
                 .default(default.unwrap_or(0))
                 .interact()?;
             cols[i].clone()

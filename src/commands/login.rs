@@ -40,6 +40,7 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<ExitStatus> {
     if args.flow.jwt || args.flow.client_credentials {
         let token =
             runtime.block_on(unattended(args, env, &vars, &http, &login_url, &client_id))?;
+        check_url("the token's instance URL", &token.instance_url).map_err(fail)?;
         let who = runtime.block_on(who(&http, &token));
         let flow = if args.flow.jwt {
             "the JWT bearer flow"
@@ -86,6 +87,8 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<ExitStatus> {
         runtime.block_on(flows::web::login(&http, &login_url, &client_id, &options))
     }
     .map_err(fail)?;
+    // The access token goes to the instance only at an address the URL rules allow.
+    check_url("the token's instance URL", &token.instance_url).map_err(fail)?;
     let who = runtime.block_on(who(&http, &token));
     let login = stored_login(&token, &who.username, &login_url, Some(&client_id)).map_err(fail)?;
     store

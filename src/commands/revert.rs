@@ -75,6 +75,8 @@ pub fn run(args: &RevertArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     let mut run = RunDir::create(&dir, &start).context("cannot create the run directory")?;
     run.record.reverts = Some(original.run_id.clone());
+    // Counted from the start: a revert that stops before its first write aborts every line.
+    run.record.counts.rows = entries.len() as u64;
     run.record.report.file = changes_path.display().to_string();
     printer.status(&format!(
         "{}: reverting run {} ({} changed fields) on {} in {}{}",
@@ -141,25 +143,7 @@ pub fn run(args: &RevertArgs, ctx: &Context) -> Result<ExitStatus> {
     let path = run.path().to_path_buf();
     let record = run.finish(status, error).context("cannot write run.json")?;
     let _ = runlog::prune(&state_dir, &integration.name);
-    let c = &record.counts;
-    let verb = if record.dry_run {
-        "would write back"
-    } else {
-        "wrote back"
-    };
-    printer.status(&format!(
-        "  {}: {} changed fields — {verb} {}, already old {}, edited since {}, record gone {}, \
-         rejected {}, failed {}, aborted {}",
-        record.status.as_str(),
-        c.rows,
-        c.updated,
-        c.unchanged,
-        c.skipped,
-        c.unmatched,
-        c.rejected,
-        c.failed,
-        c.aborted
-    ));
+    printer.status(&format!("  {}", record.outcome()));
     printer.status(&format!(
         "  {} API calls; run {} in {}",
         record.api_calls,

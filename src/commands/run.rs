@@ -184,7 +184,8 @@ async fn run_one(
         Err(e) => return fail(anyhow::Error::new(e).context("cannot write run.json")),
     };
     let _ = runlog::prune(state_dir, &integration.name);
-    if args.dry_run && !args.json {
+    // A preview only of a plan that was made: a run that stopped has none.
+    if args.dry_run && !args.json && status != Status::Failed {
         print_preview(printer, planned, &preview, &path);
     }
     summary(printer, &record, &path);
@@ -206,11 +207,16 @@ async fn sync_one(
     printer: &Printer,
     client_slot: &mut Option<Client>,
 ) -> Result<sync::Finished> {
-    let report_path = locate_report(integration, run).await?;
+    // The report as configured, until the file is found: a run that stops before still says
+    // which report it was for.
     run.record.report.file = match &integration.report.location {
-        ReportLocation::Url(url) => url.clone(),
-        ReportLocation::Path(_) => report_path.display().to_string(),
+        ReportLocation::Url(url) => shown_url(url),
+        ReportLocation::Path(pattern) => pattern.display().to_string(),
     };
+    let report_path = locate_report(integration, run).await?;
+    if let ReportLocation::Path(_) = &integration.report.location {
+        run.record.report.file = report_path.display().to_string();
+    }
     // The same session rules as every command (SPEC §3), naming a file-kept login on stderr.
     let client = super::connect::client(
         env,
@@ -309,22 +315,61 @@ async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBu
                 .into()
         }),
         ReportLocation::Url(url) => {
-            let http = crate::auth::http::http_client().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let shown = shown_url(url);
+            let failed = |what: String| {
+                Fail::failed(format!("cannot download the report from {shown}: {what}"))
+            };
+            let http = crate::auth::http::download_client().map_err(|e| anyhow::anyhow!("{e}"))?;
             let response = http
                 .get(url)
                 .send()
                 .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
+                .map_err(|e| failed(download_error(e)))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(failed(format!("HTTP {status}")).into());
+            }
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| Fail::failed(format!("cannot download the report from {url}: {e}")))?;
+                .map_err(|e| failed(download_error(e)))?;
             let path = run.path().join("report.csv");
             std::fs::write(&path, &bytes)?;
             Ok(path)
         }
     }
+}
+
+/// A report URL as run logs and messages show it: without user name, password, query string
+/// or fragment (a signed download link carries its signature in the query), `?…` marking a
+/// query left out.
+fn shown_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return String::from("(a report URL that does not parse)");
+    };
+    let query = url.query().is_some();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut shown = url.to_string();
+    if query {
+        shown.push_str("?…");
+    }
+    shown
+}
+
+/// A failed download's reason, with its causes, without the URL (which [`shown_url`] gives).
+fn download_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The dry run's plan: old → new per field for the first records (stdout: it is the result).
@@ -377,20 +422,7 @@ fn print_preview(
 
 /// The few lines a run prints (a mail from cron carries them).
 fn summary(printer: &Printer, r: &RunRecord, path: &std::path::Path) {
-    let c = &r.counts;
-    let verb = if r.dry_run { "would update" } else { "updated" };
-    printer.status(&format!(
-        "  {}: {} rows — {verb} {}, unchanged {}, unmatched {}, skipped {}, rejected {}, failed {}, aborted {}",
-        r.status.as_str(),
-        c.rows,
-        c.updated,
-        c.unchanged,
-        c.unmatched,
-        c.skipped,
-        c.rejected,
-        c.failed,
-        c.aborted
-    ));
+    printer.status(&format!("  {}", r.outcome()));
     printer.status(&format!(
         "  {} API calls; run {} in {}",
         r.api_calls,

@@ -102,6 +102,43 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// How the run ended, in one line: `completed: 20 rows — updated 20, unchanged 0, …`, or
+    /// for a revert, what became of the changed fields it took back.
+    #[must_use]
+    pub fn outcome(&self) -> String {
+        let c = &self.counts;
+        let status = self.status.as_str();
+        if self.reverts.is_some() {
+            let verb = if self.dry_run {
+                "would write back"
+            } else {
+                "wrote back"
+            };
+            return format!(
+                "{status}: {} changed fields — {verb} {}, already old {}, edited since {}, record \
+                 gone {}, rejected {}, failed {}, aborted {}",
+                c.rows,
+                c.updated,
+                c.unchanged,
+                c.skipped,
+                c.unmatched,
+                c.rejected,
+                c.failed,
+                c.aborted
+            );
+        }
+        let verb = if self.dry_run {
+            "would update"
+        } else {
+            "updated"
+        };
+        format!(
+            "{status}: {} rows — {verb} {}, unchanged {}, unmatched {}, skipped {}, rejected {}, \
+             failed {}, aborted {}",
+            c.rows, c.updated, c.unchanged, c.unmatched, c.skipped, c.rejected, c.failed, c.aborted
+        )
+    }
+
     pub fn read(path: &Path) -> std::io::Result<Self> {
         let text = std::fs::read_to_string(path)?;
         serde_json::from_str(&text).map_err(std::io::Error::other)

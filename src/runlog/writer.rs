@@ -312,6 +312,12 @@ impl RunDir {
         self.record.finished_at = Some(rfc3339(finished));
         self.record.duration_ms =
             Some(u64::try_from((finished - self.started).num_milliseconds()).unwrap_or(0));
+        let last = format!(
+            "{}; {} API calls",
+            self.record.outcome(),
+            self.record.api_calls
+        );
+        self.log(&last);
         self.flush()?;
         self.write_record()?;
         Ok(self.record)

@@ -468,3 +468,46 @@ fn keyring_login_accounts_logout() {
             .any(|a| a["environment"] == name.as_str() && a["logged_in"] == false)
     );
 }
+
+#[test]
+fn a_token_for_a_plain_http_instance_is_not_used() {
+    // A token endpoint answering with an instance at a plain http:// address off loopback.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let login_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        let body = r#"{"access_token":"00Dxx!ACCESS-never-sent","instance_url":"http://na1.example.com","id":"https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001Sv6zAAC","token_type":"Bearer","issued_at":"1700000000000","signature":"c2ln"}"#;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let env = TestEnv::new();
+    sf::write_config(
+        &env,
+        &format!(
+            "[environments.sandbox]\nlogin_url = \"{login_url}\"\nclient_id = \"{CLIENT_ID}\"\nflow = \"client_credentials\"\n"
+        ),
+    );
+    let output = env
+        .command()
+        .args(["login", "--env", "sandbox", "--client-credentials"])
+        .env("WALKME_SF_CLIENT_SECRET", "s3cr3t-known")
+        .output()
+        .unwrap();
+    let run = crate::support::Run::from(output);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("http://na1.example.com") && run.stderr.contains("plain http://"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("Logged in"), "{}", run.stdout);
+    assert!(!run.stderr.contains("ACCESS-never-sent"), "{}", run.stderr);
+}

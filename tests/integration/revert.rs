@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::run::{LEAD_LOGINS, SyncEnv, csv_lines};
+use crate::run::{LEAD_LOGINS, SyncEnv, csv_lines, example_report};
+use crate::support::Run;
 
 const FIELDS: [&str; 3] = [
     "WalkMe_First_Login__c",
@@ -68,13 +69,7 @@ fn run_id(env: &SyncEnv) -> String {
 fn a_broken_reports_run_is_reverted_except_where_edited_since() {
     let env = SyncEnv::new();
     env.config(LEAD_LOGINS);
-    env.report(
-        "logins.csv",
-        &std::fs::read_to_string(crate::run::example(
-            "examples/reports/logins-review-2026-11-30.csv",
-        ))
-        .expect("report"),
-    );
+    env.report("logins.csv", &example_report());
     env.run(&["run", "lead-logins"]).assert_code(0);
     let good = state(&env);
 
@@ -250,4 +245,38 @@ fn reverting_a_run_that_did_not_finish_warns() {
     assert!(out.stderr.contains("did not finish"), "{}", out.stderr);
     let (revert, _) = env.last("lead-logins");
     assert_eq!(revert["counts"]["updated"], 3);
+}
+
+#[test]
+fn a_revert_refused_before_its_first_write_aborts_every_line() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    env.report("logins.csv", &example_report());
+    env.run(&["run", "lead-logins"]).assert_code(0);
+    let id = run_id(&env);
+    let run = Run::from(
+        env.command()
+            .args(["revert", &id])
+            .env("WALKME_SF_REFRESH_TOKEN", "5Aep861-not-a-token")
+            .output()
+            .expect("revert"),
+    );
+    run.assert_code(3);
+    let (record, dir) = env.last("lead-logins");
+    assert_eq!(record["reverts"], id.as_str());
+    assert_eq!(record["counts"]["rows"], 78, "{record}");
+    assert_eq!(record["counts"]["aborted"], 78, "{record}");
+    assert!(
+        run.stderr.contains("failed: 78 changed fields"),
+        "{}",
+        run.stderr
+    );
+    let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
+    assert!(
+        log.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("aborted 78"),
+        "{log}"
+    );
 }

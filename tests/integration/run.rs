@@ -221,7 +221,7 @@ fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
     record.get(field).and_then(Value::as_str)
 }
 
-fn example_report() -> String {
+pub fn example_report() -> String {
     std::fs::read_to_string(example("examples/reports/logins-review-2026-11-30.csv"))
         .expect("example report")
 }
@@ -1016,6 +1016,38 @@ fn dry_run_writes_nothing_and_prints_the_diff() {
     );
     assert!(out.contains("changes.csv"), "{out}");
     assert!(out.contains("and 6 more records"), "{out}");
+    // The log ends with the outcome, as the terminal's summary says it.
+    let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(
+            "completed: 28 rows — would update 26, unchanged 0, unmatched 1, skipped 1, \
+             rejected 0, failed 0, aborted 0; 2 API calls"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_dry_run_that_stops_prints_no_plan() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    env.report(
+        "logins.csv",
+        &example_report().replacen("Last Login", "Last Seen", 1),
+    );
+    let run = env.run(&["run", "lead-logins", "--dry-run"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "", "no plan was made");
+    let (_, dir) = env.last("lead-logins");
+    let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
+    assert!(
+        log.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("failed: 0 rows"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -1030,6 +1062,10 @@ fn max_changes_blocks_before_any_write() {
         let run = env.run(args);
         run.assert_code(1);
         assert!(run.stderr.contains("max_changes"), "{}", run.stderr);
+        assert_eq!(
+            run.stdout, "",
+            "a plan over the brake is not shown as the plan"
+        );
         assert_eq!(env.writes(), 0);
         let (record, _) = env.last("lead-logins");
         assert_eq!(record["status"], "failed");
