@@ -230,6 +230,17 @@ fn jwt_login_proves_the_settings_and_stores_nothing() {
     assert!(run.stderr.contains("approved"), "{}", run.stderr);
 }
 
+/// `login --client-credentials` of the sandbox with `secret` in `$WALKME_SF_CLIENT_SECRET`.
+fn client_credentials_login(env: &TestEnv, secret: &str) -> crate::support::Run {
+    crate::support::Run::from(
+        env.command()
+            .args(["login", "--env", "sandbox", "--client-credentials"])
+            .env("WALKME_SF_CLIENT_SECRET", secret)
+            .output()
+            .expect("login"),
+    )
+}
+
 #[test]
 fn client_credentials_login_needs_the_secret_variable() {
     let emu = sf::emulator(Config {
@@ -245,24 +256,12 @@ fn client_credentials_login_needs_the_secret_variable() {
     run.assert_code(2);
     assert!(run.stderr.contains("WALKME_SF_CLIENT_SECRET"));
 
-    let output = env
-        .command()
-        .args(["login", "--env", "sandbox", "--client-credentials"])
-        .env("WALKME_SF_CLIENT_SECRET", "s3cr3t-known")
-        .output()
-        .unwrap();
-    let run = crate::support::Run::from(output);
+    let run = client_credentials_login(&env, "s3cr3t-known");
     run.assert_code(0);
     assert!(run.stdout.contains("Logged in to `sandbox`"));
     assert!(!env.path().join("xdg-config/walkme-sf").exists());
 
-    let output = env
-        .command()
-        .args(["login", "--env", "sandbox", "--client-credentials"])
-        .env("WALKME_SF_CLIENT_SECRET", "wrong")
-        .output()
-        .unwrap();
-    crate::support::Run::from(output).assert_code(3);
+    client_credentials_login(&env, "wrong").assert_code(3);
 }
 
 #[test]
@@ -472,22 +471,8 @@ fn keyring_login_accounts_logout() {
 #[test]
 fn a_token_for_a_plain_http_instance_is_not_used() {
     // A token endpoint answering with an instance at a plain http:// address off loopback.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let login_url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        use std::io::{Read as _, Write as _};
-        let body = r#"{"access_token":"00Dxx!ACCESS-never-sent","instance_url":"http://na1.example.com","id":"https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001Sv6zAAC","token_type":"Bearer","issued_at":"1700000000000","signature":"c2ln"}"#;
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let body = r#"{"access_token":"00Dxx!ACCESS-never-sent","instance_url":"http://na1.example.com","id":"https://login.salesforce.com/id/00Dxx0000001gPFEAY/005xx000001Sv6zAAC","token_type":"Bearer","issued_at":"1700000000000","signature":"c2ln"}"#;
+    let login_url = crate::support::serve("200 OK", "application/json", body.to_owned());
     let env = TestEnv::new();
     sf::write_config(
         &env,
@@ -495,13 +480,7 @@ fn a_token_for_a_plain_http_instance_is_not_used() {
             "[environments.sandbox]\nlogin_url = \"{login_url}\"\nclient_id = \"{CLIENT_ID}\"\nflow = \"client_credentials\"\n"
         ),
     );
-    let output = env
-        .command()
-        .args(["login", "--env", "sandbox", "--client-credentials"])
-        .env("WALKME_SF_CLIENT_SECRET", "s3cr3t-known")
-        .output()
-        .unwrap();
-    let run = crate::support::Run::from(output);
+    let run = client_credentials_login(&env, "s3cr3t-known");
     run.assert_code(2);
     assert!(
         run.stderr.contains("http://na1.example.com") && run.stderr.contains("plain http://"),

@@ -1,31 +1,15 @@
 //! A report fetched from a URL at run time (SPEC §4): it is synced like a file and recorded by its
-//! URL; a URL that cannot be fetched fails the run (exit 1) before anything is written.
-
-use std::io::{Read as _, Write as _};
-use std::net::TcpListener;
+//! URL, without the credentials a link may carry; a URL that cannot be fetched fails the run (exit
+//! 1) before anything is written.
 
 use crate::run::{LEAD_LOGINS, SyncEnv, example};
 
-/// Serve `body` with `status` to each connection, on a loopback port, in the background.
+/// Serve `body` with `status` to each connection; the report's URL.
 fn serve(status: &'static str, body: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "http://{}/exports/logins.csv",
-        listener.local_addr().expect("addr")
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    format!(
+        "{}/exports/logins.csv",
+        crate::support::serve(status, "text/csv", body)
+    )
 }
 
 #[test]

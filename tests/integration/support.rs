@@ -154,3 +154,25 @@ impl Run {
         self.assert_no_panic()
     }
 }
+
+/// A web server on a loopback port, in the background, answering every request with `status`
+/// (a status line's rest, which may carry headers: `"302 Found\r\nLocation: …"`), a body of
+/// `content_type` and `body`. Returns its base URL, `http://127.0.0.1:PORT`.
+pub fn serve(status: &'static str, content_type: &'static str, body: String) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
