@@ -120,19 +120,44 @@ pub(crate) async fn post_form(
     Ok((status, content_type, body))
 }
 
-/// POST a grant to `/services/oauth2/token` and parse the token response.
+/// POST a grant to `/services/oauth2/token` and parse the token response. A request that did
+/// not reach Salesforce (no connection) or that its gateway turned away (502, 503, 504) is sent
+/// again, after 1, 2 and 4 s (jittered): a daily run must not fail on a moment's outage. Nothing
+/// else is repeated: a grant Salesforce may have taken (a rotated refresh token, a used code)
+/// must not be sent twice.
 pub(crate) async fn request_token(
     http: &reqwest::Client,
     login_url: &str,
     flow: LoginFlow,
     form: &[(&str, &str)],
 ) -> Result<TokenResponse, AuthError> {
+    use backon::Retryable as _;
     let url = oauth_url(login_url, "token");
-    let (status, content_type, body) = post_form(http, &url, form).await?;
-    if (200..300).contains(&status) {
-        parse_token(&url, status, &body)
-    } else {
-        Err(classify_error(flow, &url, status, &content_type, &body))
+    let url = url.as_str();
+    let once = || async move {
+        let (status, content_type, body) = post_form(http, url, form).await?;
+        if (200..300).contains(&status) {
+            parse_token(url, status, &body)
+        } else {
+            Err(classify_error(flow, url, status, &content_type, &body))
+        }
+    };
+    let backoff = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_times(3)
+        .with_jitter();
+    once.retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(not_taken)
+        .await
+}
+
+/// Whether a token request surely did not reach Salesforce's token service.
+fn not_taken(error: &AuthError) -> bool {
+    match error {
+        AuthError::Network { source, .. } => source.is_connect(),
+        AuthError::Unexpected { status, .. } => matches!(status, 502..=504),
+        _ => false,
     }
 }
 

@@ -71,6 +71,19 @@ fn bursts_of_503_and_500_on_bulk_endpoints_are_retried() {
 }
 
 #[test]
+fn a_503_burst_on_the_token_endpoint_is_retried() {
+    let env = survives(
+        120,
+        "rest",
+        Faults {
+            status_503: burst(EndpointKind::Token, 2),
+            ..Faults::default()
+        },
+    );
+    assert_eq!(env.emu.stats().calls_of(EndpointKind::Token), 3);
+}
+
+#[test]
 fn dropped_connections_are_retried() {
     survives(
         450,
