@@ -18,7 +18,7 @@ use crate::auth::store::{
     CredentialStore, FileStore, KeyringStore, RotationLock, STORED_VERSION, StoreError, StoreKind,
     StoredLogin, locate,
 };
-use crate::auth::token::{AuthError, Identity, TokenResponse, login_hint};
+use crate::auth::token::{AuthError, Identity, LoginFlow, TokenResponse, login_hint};
 use crate::config::model::{Environment, Flow};
 use crate::error::Fail;
 
@@ -339,16 +339,21 @@ pub async fn resolve(
 /// One token call with the session's means. For a stored refresh token: under the rotation
 /// lock, re-read the store (another run may have rotated the token meanwhile — then use that
 /// one), refresh, and write a rotated token back at once (research §1.4).
+/// Salesforce refused `WALKME_SF_ACCESS_TOKEN`, which nothing can renew.
+fn bare_token_refused() -> Fail {
+    Fail::auth(
+        "Salesforce rejected WALKME_SF_ACCESS_TOKEN and a bare access token cannot be renewed",
+    )
+    .hint("provide a fresh WALKME_SF_ACCESS_TOKEN, or use WALKME_SF_REFRESH_TOKEN")
+}
+
 async fn renew_token(
     env: &str,
     http: &reqwest::Client,
     renew: &Renew,
 ) -> Result<TokenResponse, Fail> {
     match renew {
-        Renew::Nothing => Err(Fail::auth(
-            "Salesforce rejected WALKME_SF_ACCESS_TOKEN and a bare access token cannot be renewed",
-        )
-        .hint("provide a fresh WALKME_SF_ACCESS_TOKEN, or use WALKME_SF_REFRESH_TOKEN")),
+        Renew::Nothing => Err(bare_token_refused()),
         Renew::Jwt {
             login_url,
             kind,
@@ -357,14 +362,14 @@ async fn renew_token(
             key,
         } => flows::jwt(http, login_url, *kind, client_id, username, key)
             .await
-            .map_err(fail(env)),
+            .map_err(|e| e.into_unattended_fail(env, LoginFlow::Jwt)),
         Renew::ClientCredentials {
             login_url,
             client_id,
             secret,
         } => flows::client_credentials(http, login_url, client_id, secret)
             .await
-            .map_err(fail(env)),
+            .map_err(|e| e.into_unattended_fail(env, LoginFlow::ClientCredentials)),
         Renew::RefreshToken {
             login_url,
             client_id,
@@ -450,6 +455,9 @@ impl Session {
         match result {
             Ok(current) => Ok(current),
             Err(RenewError::Failed(f)) => Err(f),
+            Err(RenewError::Exhausted) if matches!(self.renew, Renew::Nothing) => {
+                Err(bare_token_refused())
+            }
             Err(RenewError::Exhausted) => Err(Fail::auth(
                 "Salesforce rejected the session again after it was renewed",
             )

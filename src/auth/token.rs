@@ -203,6 +203,29 @@ impl AuthError {
     }
 }
 
+impl AuthError {
+    /// As [`into_fail`](Self::into_fail), for a flow that logs in without a person (JWT bearer,
+    /// client credentials): a refused grant's hint names what to check, not `login`, which would
+    /// be refused the same way.
+    #[must_use]
+    pub fn into_unattended_fail(self, env: &str, flow: LoginFlow) -> Fail {
+        let refused = matches!(self, Self::Refused { .. });
+        let fail = self.into_fail(env);
+        let hint = match flow {
+            LoginFlow::ClientCredentials => {
+                "check $WALKME_SF_CLIENT_SECRET and the consumer key, and that the External \
+                 Client App allows the client credentials flow with a run-as user"
+            }
+            LoginFlow::Jwt => {
+                "check `jwt_key_file` (the key of the certificate uploaded to the External \
+                 Client App), the consumer key, and that `username` is pre-authorized for the app"
+            }
+            _ => return fail,
+        };
+        if refused { fail.hint(hint) } else { fail }
+    }
+}
+
 /// The hint of every "not logged in / credentials refused" error.
 #[must_use]
 pub fn login_hint(env: &str) -> String {

@@ -9,7 +9,7 @@ use crate::auth::flows::{self, device::DeviceOptions, web::WebOptions};
 use crate::auth::http::check_url;
 use crate::auth::session::{EnvVars, stored_login};
 use crate::auth::store::{CredentialStore, StoreError, StoreKind};
-use crate::auth::token::TokenResponse;
+use crate::auth::token::{LoginFlow, TokenResponse};
 use crate::cli::{LoginArgs, StoreChoice};
 use crate::config::{Environment, Flow};
 use crate::context::Context;
@@ -159,14 +159,14 @@ async fn unattended(
         let key = flows::read_key_file(key_file).map_err(fail)?;
         flows::jwt(http, login_url, env.kind, client_id, username, &key)
             .await
-            .map_err(fail)
+            .map_err(|e| e.into_unattended_fail(&env.name, LoginFlow::Jwt))
     } else {
         let secret = vars.client_secret.clone().ok_or_else(|| {
             Fail::usage("--client-credentials needs the app's secret in $WALKME_SF_CLIENT_SECRET")
         })?;
         flows::client_credentials(http, login_url, client_id, &secret)
             .await
-            .map_err(fail)
+            .map_err(|e| e.into_unattended_fail(&env.name, LoginFlow::ClientCredentials))
     }
 }
 

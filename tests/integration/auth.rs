@@ -261,7 +261,19 @@ fn client_credentials_login_needs_the_secret_variable() {
     assert!(run.stdout.contains("Logged in to `sandbox`"));
     assert!(!env.path().join("xdg-config/walkme-sf").exists());
 
-    client_credentials_login(&env, "wrong").assert_code(3);
+    let run = client_credentials_login(&env, "wrong");
+    run.assert_code(3);
+    // The hint says what to check; `login` would be refused the same way.
+    assert!(
+        run.stderr.contains("hint: check $WALKME_SF_CLIENT_SECRET"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("run `walkme-sf login"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

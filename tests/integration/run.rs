@@ -1370,3 +1370,33 @@ fn a_scan_page_cut_off_mid_way_is_read_again_without_counting_twice() {
     assert_eq!(stats.calls_of(EndpointKind::BulkQueryCreate), 1);
     assert_eq!(csv_lines(&dir, "changes.csv").len(), 78);
 }
+
+#[test]
+fn a_refused_bare_access_token_says_it_cannot_be_renewed() {
+    let env = SyncEnv::new();
+    env.config(LEAD_LOGINS);
+    env.report("logins.csv", &example_report());
+    let run = Run::from(
+        env.command()
+            .args(["run", "lead-logins"])
+            .env("WALKME_SF_ACCESS_TOKEN", "00Dxx!not-a-token")
+            .env("WALKME_SF_INSTANCE_URL", env.emu.url())
+            .output()
+            .expect("run"),
+    );
+    run.assert_code(3);
+    assert!(
+        run.stderr.contains("a bare access token cannot be renewed")
+            && run
+                .stderr
+                .contains("hint: provide a fresh WALKME_SF_ACCESS_TOKEN"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("after it was renewed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.emu.stats().records_written, 0);
+}
