@@ -166,9 +166,9 @@ pub struct LogsArgs {
     /// Only the runs of this integration.
     pub integration: Option<String>,
 
-    /// How many runs to show.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub limit: usize,
+    /// How many runs to show (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
 
     /// Print the runs' run.json as one JSON array.
     #[arg(long)]

@@ -15,9 +15,12 @@ pub fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitStatus> {
     if let Some(LogsCommand::Show { run_id, json }) = &args.show {
         return show(ctx, &state_dir, run_id, *json);
     }
+    if let Some(name) = &args.integration {
+        known_integration(ctx, &state_dir, name)?;
+    }
     let mut runs = runlog::list(&state_dir, args.integration.as_deref())
         .map_err(|e| anyhow::anyhow!("cannot read the run log in {}: {e}", state_dir.display()))?;
-    runs.truncate(args.limit);
+    runs.truncate(usize::try_from(args.limit).unwrap_or(usize::MAX));
     if args.json {
         ctx.printer.json(&runs)?;
         return Ok(ExitStatus::Success);
@@ -31,6 +34,35 @@ pub fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitStatus> {
     }
     ctx.printer.data(&table(&runs, ctx.printer.color_stdout));
     Ok(ExitStatus::Success)
+}
+
+/// An integration name asked for must be one the config defines or the run log holds: a typo
+/// gets a usage error with a suggestion, not "no runs recorded".
+fn known_integration(ctx: &Context, state_dir: &std::path::Path, name: &str) -> Result<()> {
+    let mut known: Vec<String> = std::fs::read_dir(state_dir.join("runs"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Ok(config) = crate::config::load(&ctx.config_path) {
+        known.extend(config.integrations.into_keys());
+    }
+    if known.iter().any(|k| k == name) {
+        return Ok(());
+    }
+    known.sort();
+    known.dedup();
+    let hint = crate::config::diagnostic::did_you_mean(name, known.iter().map(String::as_str))
+        .unwrap_or_else(|| format!("integrations: {}", known.join(", ")));
+    Err(
+        Fail::usage(format!("no integration named `{}`", sanitize(name)))
+            .hint(sanitize(&hint))
+            .into(),
+    )
 }
 
 fn show(

@@ -136,6 +136,11 @@ pub async fn run(
         "  read {} rows ({} rejected, {} skipped as duplicates)",
         prepared.rows_total, prepared.rejected, prepared.skipped
     ));
+    for key in &prepared.only_missing {
+        let line = format!("--only: no row of the report has the key {key:?}");
+        run.log(&line);
+        printer.warn(&crate::output::sanitize(&line));
+    }
 
     // 2. Match rows to records; records are diffed as they come (the plan is made here).
     let progress = bar(printer, Some(0), "match");

@@ -218,6 +218,8 @@ pub struct Prepared {
     pub rows_total: u64,
     pub rejected: u64,
     pub skipped: u64,
+    /// Keys asked for with `--only` that no row of the report has, as given.
+    pub only_missing: Vec<String>,
 }
 
 #[cfg(test)]
@@ -265,6 +267,7 @@ pub fn read(
         .map(|k| key::normalise_for(k, fields.key, case_sensitive))
         .collect();
 
+    let mut only_seen = vec![false; only.len()];
     let mut prepared = Prepared::default();
     // Rows whose key was seen before wait in `repeats` (rare) until the whole report is read.
     let mut repeats: HashMap<usize, Vec<Repeat>> = HashMap::default();
@@ -286,11 +289,12 @@ pub fn read(
                     .map_or("", |k| k.trim());
                 // `--only`: a row whose key can be read and is not asked for is not part of
                 // the run; one whose key cannot be read may be, so it is reported.
-                if !only.is_empty()
-                    && !key.is_empty()
-                    && !only.contains(&key::normalise_for(key, fields.key, case_sensitive))
-                {
-                    continue;
+                if !only.is_empty() && !key.is_empty() {
+                    let norm = key::normalise_for(key, fields.key, case_sensitive);
+                    let Some(i) = only.iter().position(|o| *o == norm) else {
+                        continue;
+                    };
+                    only_seen[i] = true;
                 }
                 prepared.rows_total += 1;
                 prepared.rejected += 1;
@@ -300,8 +304,11 @@ pub fn read(
         };
         let raw_key = row.get(key_col).map_or("", report::convert::trim);
         let norm = key::normal_form(raw_key, fields.key, case_sensitive);
-        if !only.is_empty() && !only.iter().any(|o| *o == *norm) {
-            continue;
+        if !only.is_empty() {
+            let Some(i) = only.iter().position(|o| *o == *norm) else {
+                continue;
+            };
+            only_seen[i] = true;
         }
         prepared.rows_total += 1;
         if norm.is_empty() {
@@ -335,6 +342,10 @@ pub fn read(
         }
     }
     progress.inc(unreported);
+    prepared.only_missing = (options.only.iter().zip(&only_seen))
+        .filter(|&(_, &seen)| !seen)
+        .map(|(key, _)| key.clone())
+        .collect();
     report
         .finish()
         .map_err(|e| anyhow::anyhow!("reading the report {} failed: {e}", path.display()))?;

@@ -78,14 +78,18 @@ fn logs_lists_runs_newest_first() {
     let newest = env.last("lead-logins").0;
     assert!(lines[1].starts_with(newest["run_id"].as_str().unwrap()));
 
-    let none = env.run(&["logs", "nothing-here"]);
-    none.assert_code(0);
+    // A name neither the config nor the run log knows is a usage error, with a suggestion.
+    let none = env.run(&["logs", "lead-logns"]);
+    none.assert_code(2);
     assert_eq!(none.stdout, "");
     assert!(
-        none.stderr.contains("no runs of `nothing-here`"),
+        none.stderr.contains("no integration named `lead-logns`")
+            && none.stderr.contains("did you mean `lead-logins`?"),
         "{}",
         none.stderr
     );
+    env.run(&["logs", "../.."]).assert_code(2);
+    env.run(&["logs", "--limit", "0"]).assert_code(2);
 }
 
 #[test]

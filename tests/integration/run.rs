@@ -1187,16 +1187,33 @@ fn only_syncs_the_named_keys() {
     let env = SyncEnv::new();
     env.config(LEAD_LOGINS);
     env.report("logins.csv", &example_report());
-    env.run(&[
+    let run = env.run(&[
         "run",
         "lead-logins",
         "--only",
         "ANNA.schmidt@acme-corp.com",
+        "nobody@acme-corp.com",
         "david.rossi@umbrella.co.uk",
-    ])
-    .assert_code(0);
-    let (record, _) = env.last("lead-logins");
+    ]);
+    run.assert_code(0);
+    // A key no row has is named, once; the keys found are not.
+    assert_eq!(
+        run.stderr
+            .matches("--only: no row of the report has the key")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\"nobody@acme-corp.com\""),
+        "{}",
+        run.stderr
+    );
+    let (record, dir) = env.last("lead-logins");
     assert_eq!(counts(&record), [2, 0, 0, 0, 0, 2, 0, 0]);
+    let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
+    assert!(log.contains("the key \"nobody@acme-corp.com\""), "{log}");
     let written: Vec<_> = env
         .emu
         .records("Lead")
