@@ -26,7 +26,7 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
-    /// More detail on stderr (repeat for more).
+    /// Show each Salesforce API request (method, path, status, time) and each retry on stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -65,7 +65,12 @@ pub async fn client(
             path.display()
         ));
     }
-    Ok(Client::new(Arc::new(session), &env.api_version))
+    let client = Client::new(Arc::new(session), &env.api_version);
+    Ok(if printer.verbose > 0 {
+        client.with_trace(printer.clone())
+    } else {
+        client
+    })
 }
 
 /// A failed describe: an unknown object is a usage error with a way forward; an auth failure

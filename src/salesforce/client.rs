@@ -150,6 +150,8 @@ pub struct Client {
     stats: Arc<Mutex<ApiStats>>,
     retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
+    /// Where `-v` shows each request and retry (`None`: not shown).
+    trace: Option<crate::output::Printer>,
 }
 
 /// An API version such as `64.0` (a leading `v` is tolerated).
@@ -166,6 +168,21 @@ impl Client {
             stats: Arc::new(Mutex::new(ApiStats::default())),
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
+            trace: None,
+        }
+    }
+
+    /// Show each request (method, path without its query string, status, time) and each retry
+    /// on stderr, as `-v` asks.
+    #[must_use]
+    pub fn with_trace(mut self, printer: crate::output::Printer) -> Self {
+        self.trace = Some(printer);
+        self
+    }
+
+    fn trace(&self, line: impl FnOnce() -> String) {
+        if let Some(printer) = &self.trace {
+            printer.verbose(&crate::output::sanitize(&line()));
         }
     }
 
@@ -259,15 +276,26 @@ impl Client {
             url: format!("{}{}", current.instance_url, req.path),
             source: source.without_url(),
         };
+        let started = std::time::Instant::now();
         let result = builder.send().await;
+        let shown = |outcome: &dyn std::fmt::Display| {
+            format!(
+                "  {} {} → {outcome} ({} ms)",
+                req.method,
+                req.path,
+                started.elapsed().as_millis()
+            )
+        };
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
                 self.record(req.kind, &req.path, None);
+                self.trace(|| shown(&"no answer"));
                 return Err(network(e));
             }
         };
         let status = resp.status().as_u16();
+        self.trace(|| shown(&status));
         let headers = resp.headers().clone();
         self.record(req.kind, &req.path, Some(&headers));
         if req.stream && (200..300).contains(&status) {
@@ -337,7 +365,10 @@ impl Client {
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(SfError::is_transient)
-            .notify(|_, _| self.count_retry())
+            .notify(|error, wait| {
+                self.count_retry();
+                self.trace(|| format!("  retrying in {:.1} s: {error}", wait.as_secs_f64()));
+            })
             .await
     }
 

@@ -1016,6 +1016,10 @@ fn dry_run_writes_nothing_and_prints_the_diff() {
     );
     assert!(out.contains("changes.csv"), "{out}");
     assert!(out.contains("and 6 more records"), "{out}");
+    assert!(
+        !out.contains("GET /services"),
+        "requests are shown with -v only: {out}"
+    );
     // The log ends with the outcome, as the terminal's summary says it.
     let log = std::fs::read_to_string(dir.join("log.txt")).expect("log.txt");
     let last = log.lines().last().unwrap_or_default();
