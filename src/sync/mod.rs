@@ -464,8 +464,10 @@ fn allowance_short(
     let usable = info.remaining().saturating_sub(reserve);
     (needed > usable).then(|| {
         format!(
-            "the plan needs about {needed} API requests, but only {} of the org's daily API \
-             allowance remain ({}/{} used) and {reserve} are kept in reserve; nothing was written",
+            "the plan needs about {needed} API request{}, but only {} of the org's daily API \
+             allowance remain ({}/{} used) and {reserve} are kept in reserve (`--api-reserve`); \
+             nothing was written",
+            if needed == 1 { "" } else { "s" },
             info.remaining(),
             info.used,
             info.max
