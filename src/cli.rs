@@ -26,7 +26,8 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
-    /// Show each Salesforce API request (method, path, status, time) and each retry on stderr.
+    /// Show each Salesforce API request (method, path, status, time) and each retry of one on
+    /// stderr, instead of progress bars.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -12,7 +12,7 @@ pub struct Printer {
     pub color_stdout: bool,
     /// Colour on stderr.
     pub color_stderr: bool,
-    /// Progress bars allowed (stderr is a terminal, not quiet).
+    /// Progress bars allowed (stderr is a terminal, not quiet, not verbose).
     pub progress: bool,
     /// `-v` count.
     pub verbose: u8,
@@ -49,7 +49,8 @@ impl Printer {
             quiet,
             color_stdout: out,
             color_stderr: err,
-            progress: !quiet && std::io::stderr().is_terminal() && !dumb,
+            // `-v` lines on stderr would tear through a bar drawn there.
+            progress: !quiet && verbose == 0 && std::io::stderr().is_terminal() && !dumb,
             verbose,
         }
     }
@@ -129,21 +130,26 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
-/// Characters a terminal shows as nothing while they reorder or hide the text around them:
-/// bidirectional overrides, embeddings, isolates and marks, zero-width space, word joiner and
-/// invisible operators, the byte-order mark. The joiners (U+200C, U+200D) stay: scripts and
-/// emoji need them.
+/// Characters a terminal shows as nothing while they reorder or hide the text around them (the
+/// format characters of Unicode, category Cf, that text needs least): bidirectional overrides,
+/// embeddings, isolates and marks, zero-width space, word joiner, invisible operators and the
+/// deprecated format characters, the Mongolian vowel separator, the byte-order mark,
+/// interlinear annotation marks and tag characters. The joiners (U+200C, U+200D) stay:
+/// scripts and emoji need them; so does the soft hyphen.
 fn invisible(c: char) -> bool {
     matches!(
         c,
         '\u{061C}'
+            | '\u{180E}'
             | '\u{200B}'
             | '\u{200E}'
             | '\u{200F}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2066}'..='\u{206F}'
             | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
     )
 }
 
@@ -170,8 +176,8 @@ mod tests {
     #[test]
     fn sanitize_shows_text_reordering_characters() {
         assert_eq!(
-            super::sanitize("user\u{202E}gnp.exe\u{2066}a\u{200B}b\u{FEFF}"),
-            "user\\u{202e}gnp.exe\\u{2066}a\\u{200b}b\\u{feff}"
+            super::sanitize("user\u{202E}gnp.exe\u{2066}a\u{200B}b\u{FEFF}\u{E0041}"),
+            "user\\u{202e}gnp.exe\\u{2066}a\\u{200b}b\\u{feff}\\u{e0041}"
         );
         assert_eq!(super::sanitize("Zoë 👩\u{200D}💻"), "Zoë 👩\u{200D}💻");
     }

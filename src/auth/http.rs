@@ -18,12 +18,16 @@ pub fn http_client() -> Result<reqwest::Client, AuthError> {
 
 /// The client a report is downloaded with: as [`http_client`], but following up to five
 /// redirects (a download link often leads to storage elsewhere), each to an address the URL
-/// rules allow (`https://`, or `http://` on loopback). It sends no Salesforce credential.
+/// rules allow (`https://`, or `http://` on loopback), and to this machine only from a link on
+/// this machine: a remote link must not make the tool read a local service. It sends no
+/// Salesforce credential.
 pub fn download_client() -> Result<reqwest::Client, AuthError> {
     client_with(reqwest::redirect::Policy::custom(|attempt| {
-        let allowed = match attempt.url().scheme() {
-            "https" => true,
-            "http" => is_loopback(attempt.url()),
+        let from_loopback = attempt.previous().first().is_some_and(is_loopback);
+        let to = attempt.url();
+        let allowed = match to.scheme() {
+            "https" => from_loopback || !is_loopback(to),
+            "http" => from_loopback && is_loopback(to),
             _ => false,
         };
         if attempt.previous().len() > 5 {
@@ -31,7 +35,7 @@ pub fn download_client() -> Result<reqwest::Client, AuthError> {
         } else if allowed {
             attempt.follow()
         } else {
-            attempt.error("a redirect to an address that is not https://")
+            attempt.error("a redirect to an address that is not https://, or to this machine")
         }
     }))
 }
@@ -44,6 +48,29 @@ fn client_with(redirect: reqwest::redirect::Policy) -> Result<reqwest::Client, A
         .redirect(redirect)
         .build()
         .map_err(|e| AuthError::Local(format!("could not set up HTTPS: {e}")))
+}
+
+/// A URL as run logs and messages show it: without user name, password, query string
+/// or fragment (a signed download link carries its signature in the query), `?…` marking a
+/// query left out; as written when it has none of them.
+#[must_use]
+pub fn shown_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return String::from("(a URL that does not parse)");
+    };
+    let query = url.query().is_some();
+    if !query && url.username().is_empty() && url.password().is_none() && url.fragment().is_none() {
+        return raw.to_owned();
+    }
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    let mut shown = url.to_string();
+    if query {
+        shown.push_str("?…");
+    }
+    shown
 }
 
 /// Whether a URL's host is loopback: `localhost`, `127.0.0.0/8`, `[::1]`.
@@ -121,10 +148,10 @@ pub(crate) async fn post_form(
 }
 
 /// POST a grant to `/services/oauth2/token` and parse the token response. A request that did
-/// not reach Salesforce (no connection) or that its gateway turned away (502, 503, 504) is sent
+/// not reach Salesforce (no connection) or that was turned away unprocessed (502, 503) is sent
 /// again, after 1, 2 and 4 s (jittered): a daily run must not fail on a moment's outage. Nothing
-/// else is repeated: a grant Salesforce may have taken (a rotated refresh token, a used code)
-/// must not be sent twice.
+/// else is repeated, a gateway timeout (504) neither: a grant Salesforce may have taken (a
+/// rotated refresh token, a used code) must not be sent twice.
 pub(crate) async fn request_token(
     http: &reqwest::Client,
     login_url: &str,
@@ -152,11 +179,12 @@ pub(crate) async fn request_token(
         .await
 }
 
-/// Whether a token request surely did not reach Salesforce's token service.
+/// Whether a token request was not taken by Salesforce's token service: no connection, or a
+/// front end that answered 502 or 503 itself.
 fn not_taken(error: &AuthError) -> bool {
     match error {
         AuthError::Network { source, .. } => source.is_connect(),
-        AuthError::Unexpected { status, .. } => matches!(status, 502..=504),
+        AuthError::Unexpected { status, .. } => matches!(status, 502 | 503),
         _ => false,
     }
 }

@@ -56,8 +56,12 @@ fn known_integration(ctx: &Context, state_dir: &std::path::Path, name: &str) -> 
     }
     known.sort();
     known.dedup();
-    let hint = crate::config::diagnostic::did_you_mean(name, known.iter().map(String::as_str))
-        .unwrap_or_else(|| format!("integrations: {}", known.join(", ")));
+    let hint = if known.is_empty() {
+        "no run is recorded yet, and the config names no integration".to_owned()
+    } else {
+        crate::config::diagnostic::did_you_mean(name, known.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("integrations: {}", known.join(", ")))
+    };
     Err(
         Fail::usage(format!("no integration named `{}`", sanitize(name)))
             .hint(sanitize(&hint))

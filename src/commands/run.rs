@@ -210,7 +210,7 @@ async fn sync_one(
     // The report as configured, until the file is found: a run that stops before still says
     // which report it was for.
     run.record.report.file = match &integration.report.location {
-        ReportLocation::Url(url) => shown_url(url),
+        ReportLocation::Url(url) => crate::auth::http::shown_url(url),
         ReportLocation::Path(pattern) => pattern.display().to_string(),
     };
     let report_path = locate_report(integration, run).await?;
@@ -315,7 +315,7 @@ async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBu
                 .into()
         }),
         ReportLocation::Url(url) => {
-            let shown = shown_url(url);
+            let shown = crate::auth::http::shown_url(url);
             let failed = |what: String| {
                 Fail::failed(format!("cannot download the report from {shown}: {what}"))
             };
@@ -340,26 +340,7 @@ async fn locate_report(integration: &Integration, run: &RunDir) -> Result<PathBu
     }
 }
 
-/// A report URL as run logs and messages show it: without user name, password, query string
-/// or fragment (a signed download link carries its signature in the query), `?…` marking a
-/// query left out.
-fn shown_url(raw: &str) -> String {
-    let Ok(mut url) = url::Url::parse(raw) else {
-        return String::from("(a report URL that does not parse)");
-    };
-    let query = url.query().is_some();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    let mut shown = url.to_string();
-    if query {
-        shown.push_str("?…");
-    }
-    shown
-}
-
-/// A failed download's reason, with its causes, without the URL (which [`shown_url`] gives).
+/// A failed download's reason, with its causes, without the URL (which [`crate::auth::http::shown_url`] gives).
 fn download_error(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut text = e.to_string();

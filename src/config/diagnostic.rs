@@ -156,65 +156,95 @@ pub struct Source {
 impl Source {
     /// Line (1-based), column (1-based, in characters) and the snippet for a byte span.
     fn locate(&self, span: Range<usize>) -> (usize, usize, Snippet) {
-        let start = floor_char_boundary(&self.text, span.start.min(self.text.len()));
-        let end = floor_char_boundary(&self.text, span.end.clamp(start, self.text.len()));
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
-        let line = self.text[..start].matches('\n').count() + 1;
-        let col_chars = self.text[line_start..start].chars().count();
-        // A span running past the end of its line is underlined to the line's end.
-        let span_end = end.min(line_start + line_text.len()).max(start);
+        let at = self.position(span);
+        let line_text = &self.text[at.line_start..at.line_end];
         // The caret is placed in the shown line, whose secret values are hidden.
         let text = hide_secrets(line_text);
-        let shown = |to: usize| hide_secrets(&self.text[line_start..to]).chars().count();
-        let caret = shown(start).min(text.chars().count());
+        let shown = |to: usize| hide_secrets(&self.text[at.line_start..to]).chars().count();
+        let caret = shown(at.start).min(text.chars().count());
         (
-            line,
-            col_chars + 1,
+            at.line,
+            at.column,
             Snippet {
-                width: shown(span_end).saturating_sub(caret),
+                width: shown(at.span_end).saturating_sub(caret),
                 text,
                 start: caret,
             },
         )
     }
 
+    /// Where a byte span lies: its line, the line's bytes (without a line break) and the span
+    /// clamped to them.
+    fn position(&self, span: Range<usize>) -> Position {
+        let start = floor_char_boundary(&self.text, span.start.min(self.text.len()));
+        let end = floor_char_boundary(&self.text, span.end.clamp(start, self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line_end = line_start + self.text[line_start..line_end].trim_end_matches('\r').len();
+        Position {
+            line: self.text[..start].matches('\n').count() + 1,
+            column: self.text[line_start..start].chars().count() + 1,
+            line_start,
+            line_end,
+            start,
+            // A span running past the end of its line is underlined to the line's end.
+            span_end: end.min(line_end).max(start),
+        }
+    }
+
     /// The 1-based line and column of a byte offset.
     #[must_use]
     pub fn loc(&self, span: Range<usize>) -> Loc {
-        let (line, column, _) = self.locate(span);
-        Loc { line, column }
+        let at = self.position(span);
+        Loc {
+            line: at.line,
+            column: at.column,
+        }
     }
 }
 
-/// Words that mark a key's value as a secret, wherever they stand in its name.
+/// A span's place in a [`Source`]: line and column (1-based, in characters), byte offsets.
+struct Position {
+    line: usize,
+    column: usize,
+    line_start: usize,
+    line_end: usize,
+    start: usize,
+    span_end: usize,
+}
+
+/// Words that mark a key's value as a secret, wherever they stand in its name (`-` read as `_`).
 const SECRET_WORDS: &[&str] = &[
     "secret",
     "token",
     "password",
     "passwd",
+    "passphrase",
+    "pwd",
     "private_key",
     "privatekey",
     "api_key",
     "apikey",
     "credential",
+    "bearer",
+    "signature",
 ];
 
-/// Whether a key's value is a secret by its name (`client_secret`, `refresh_token`, …); a file's
-/// or path's name (`jwt_key_file`) is not.
+/// Whether a key's value is a secret by its name (`client_secret`, `refresh-token`, …); a
+/// file's or path's name (`jwt_key_file`) is not.
 fn hides_value(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
+    let key = key.to_ascii_lowercase().replace('-', "_");
     SECRET_WORDS.iter().any(|word| key.contains(word))
         && !key.ends_with("_file")
         && !key.ends_with("_path")
 }
 
 /// A config line as a problem shows it: the value of every secret-named key replaced by
-/// `<hidden>`. A config holds no secret (SPEC §3), but a user may write one in by mistake, and
-/// stderr reaches cron's mail and CI logs.
+/// `<hidden>`, and a URL's user name, password and query left out (`url`, `login_url`). A
+/// config holds no secret (SPEC §3), but a user may write one in by mistake, and stderr reaches
+/// cron's mail and CI logs.
 fn hide_secrets(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
@@ -222,17 +252,42 @@ fn hide_secrets(line: &str) -> String {
         let (before, after) = (&rest[..eq], &rest[eq + 1..]);
         out.push_str(before);
         out.push('=');
-        if !last_key(before).is_some_and(hides_value) {
+        let key = last_key(before);
+        let secret = key.is_some_and(hides_value);
+        let url = key.is_some_and(|k| k.to_ascii_lowercase().ends_with("url"));
+        if !secret && !url {
             rest = after;
             continue;
         }
         let value = after.trim_start();
         out.push_str(&after[..after.len() - value.len()]);
-        out.push_str("<hidden>");
-        rest = &value[value_len(value)..];
+        let len = value_len(value);
+        if secret && len > 0 {
+            out.push_str("<hidden>");
+        } else if url {
+            out.push_str(&shown_url_value(&value[..len]));
+        }
+        rest = &value[len..];
     }
     out.push_str(rest);
     out
+}
+
+/// A quoted URL value as [`hide_secrets`] shows it: through
+/// [`crate::auth::http::shown_url`] when it carries a user name, password or query.
+fn shown_url_value(value: &str) -> String {
+    let inner = value
+        .strip_prefix(['"', '\''])
+        .and_then(|v| v.strip_suffix(['"', '\'']));
+    match inner {
+        Some(text)
+            if url::Url::parse(text)
+                .is_ok_and(|u| u.query().is_some() || !u.username().is_empty()) =>
+        {
+            format!("\"{}\"", crate::auth::http::shown_url(text))
+        }
+        _ => value.to_owned(),
+    }
 }
 
 /// The last key before a `=`: a bare word or a quoted name (a dotted key's last part).
@@ -250,11 +305,11 @@ fn last_key(before: &str) -> Option<&str> {
     (start < before.len()).then(|| &before[start..])
 }
 
-/// The length of the TOML value at the start of `value`: a quoted string to its closing quote
-/// (the line's end when it does not close there), anything else to the next `,`, `}`, `]` or
-/// `#`.
+/// The length of the TOML value at the start of `value`: a quoted string to its closing quote,
+/// an array or inline table to its closing bracket (either to the line's end when it does not
+/// close there), anything else to the next `,`, `}`, `]` or `#`.
 fn value_len(value: &str) -> usize {
-    for quote in ["\"\"\"", "'''"] {
+    for quote in ["\"\"\"", "\'\'\'"] {
         if let Some(body) = value.strip_prefix(quote) {
             return body.find(quote).map_or(value.len(), |i| i + 6);
         }
@@ -272,6 +327,23 @@ fn value_len(value: &str) -> usize {
     }
     if let Some(body) = value.strip_prefix('\'') {
         return body.find('\'').map_or(value.len(), |i| i + 2);
+    }
+    if value.starts_with(['[', '{']) {
+        // Brackets inside strings are counted too: at worst more of the line is hidden.
+        let mut depth = 0usize;
+        for (i, c) in value.char_indices() {
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        return value.len();
     }
     let end = value.find([',', '}', ']', '#']).unwrap_or(value.len());
     value[..end].trim_end().len()
@@ -333,7 +405,7 @@ mod tests {
             ),
             (
                 "url = \"https://x.example.com/r.csv?access_token=s3cr3t\"",
-                "url = \"https://x.example.com/r.csv?access_token=<hidden>",
+                "url = \"https://x.example.com/r.csv?…\"",
             ),
             (
                 "jwt_key_file = \"keys/server.key\"",
@@ -344,6 +416,18 @@ mod tests {
                 "client_id = \"3MVG\" # = token",
             ),
             ("Zoë_token = s3cr3t", "Zoë_token = <hidden>"),
+            ("api-key = s3cr3t", "api-key = <hidden>"),
+            ("tokens = [\"s3\", \"cr3t\"] # x", "tokens = <hidden> # x"),
+            ("secret = { a = \"s3\", b = \"cr3t\" }", "secret = <hidden>"),
+            ("client_secret =", "client_secret ="),
+            (
+                "report = { name = \"R\", url = \"https://u:pw@x.example.com/r.csv?sig=s3cr3t\" }",
+                "report = { name = \"R\", url = \"https://x.example.com/r.csv?…\" }",
+            ),
+            (
+                "login_url = \"https://acme.my.salesforce.com\"",
+                "login_url = \"https://acme.my.salesforce.com\"",
+            ),
             ("obje\u{FFFD}t = 1", "obje\u{FFFD}t = 1"),
         ] {
             assert_eq!(hide_secrets(line), shown, "{line}");
@@ -366,6 +450,20 @@ mod tests {
         let shown = lines[3].find("objekt").unwrap();
         assert_eq!(lines[4].find('^'), Some(shown), "{rendered}");
         assert_eq!(lines[4].matches('^').count(), 6, "{rendered}");
+    }
+
+    #[test]
+    fn a_problem_at_a_hidden_value_is_underlined_where_it_is_shown() {
+        let text = "client_secret = s3cr3t-value\n";
+        let source = Source {
+            path: "c.toml".into(),
+            text: text.into(),
+        };
+        let at = text.find("s3cr3t").unwrap();
+        let rendered = Problem::at(&source, at..at + 12, "invalid TOML").render(false);
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines[3], "1 | client_secret = <hidden>", "{rendered}");
+        assert_eq!(lines[4], "  |                 ^^^^^^^^", "{rendered}");
     }
 
     #[test]

@@ -423,7 +423,7 @@ impl Checker<'_> {
             Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(text.to_owned()),
             Ok(u) if u.scheme() == "http" && is_loopback(&u) => Some(text.to_owned()),
             Ok(u) if u.scheme() == "http" => {
-                self.problem(value.span(), format!("`{what}` uses plain http:// off loopback: {text}"))
+                self.problem(value.span(), format!("`{what}` uses plain http:// off loopback: {}", crate::auth::http::shown_url(text)))
                     .hint = Some("use https:// (plain http is allowed only for localhost, 127.0.0.0/8 and [::1])".to_owned());
                 None
             }

@@ -136,8 +136,12 @@ pub async fn run(
         "  read {} rows ({} rejected, {} skipped as duplicates)",
         prepared.rows_total, prepared.rejected, prepared.skipped
     ));
-    for key in &prepared.only_missing {
-        let line = format!("--only: no row of the report has the key {key:?}");
+    if let Some(first) = prepared.only_missing.first() {
+        let more = prepared.only_missing.len() - 1;
+        let line = match more {
+            0 => format!("--only: no row of the report has the key {first:?}"),
+            _ => format!("--only: no row of the report has the key {first:?}, nor {more} more"),
+        };
         run.log(&line);
         printer.warn(&crate::output::sanitize(&line));
     }

@@ -222,6 +222,19 @@ pub struct Prepared {
     pub only_missing: Vec<String>,
 }
 
+/// Whether `--only` asks for the key `norm` (normalised as `only` is), marking every entry that
+/// names it as seen.
+fn asked_for(only: &[String], seen: &mut [bool], norm: &str) -> bool {
+    let mut asked = false;
+    for (o, seen) in only.iter().zip(seen) {
+        if o == norm {
+            *seen = true;
+            asked = true;
+        }
+    }
+    asked
+}
+
 #[cfg(test)]
 impl Prepared {
     /// One report row, key `ann@example.com` (line 2), holding the packed `values`.
@@ -289,12 +302,15 @@ pub fn read(
                     .map_or("", |k| k.trim());
                 // `--only`: a row whose key can be read and is not asked for is not part of
                 // the run; one whose key cannot be read may be, so it is reported.
-                if !only.is_empty() && !key.is_empty() {
-                    let norm = key::normalise_for(key, fields.key, case_sensitive);
-                    let Some(i) = only.iter().position(|o| *o == norm) else {
-                        continue;
-                    };
-                    only_seen[i] = true;
+                if !only.is_empty()
+                    && !key.is_empty()
+                    && !asked_for(
+                        &only,
+                        &mut only_seen,
+                        &key::normalise_for(key, fields.key, case_sensitive),
+                    )
+                {
+                    continue;
                 }
                 prepared.rows_total += 1;
                 prepared.rejected += 1;
@@ -304,11 +320,8 @@ pub fn read(
         };
         let raw_key = row.get(key_col).map_or("", report::convert::trim);
         let norm = key::normal_form(raw_key, fields.key, case_sensitive);
-        if !only.is_empty() {
-            let Some(i) = only.iter().position(|o| *o == *norm) else {
-                continue;
-            };
-            only_seen[i] = true;
+        if !only.is_empty() && !asked_for(&only, &mut only_seen, &norm) {
+            continue;
         }
         prepared.rows_total += 1;
         if norm.is_empty() {

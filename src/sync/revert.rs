@@ -114,7 +114,8 @@ enum LineState {
 }
 
 /// Write back the old values of `entries` (the reverted run's `changes.csv`); the counts and
-/// CSVs of `run` record the outcome of every line.
+/// CSVs of `run` record the outcome of every line. `run`'s `counts.rows` is `entries.len()`
+/// already: the command counts the lines before it logs in.
 #[allow(clippy::too_many_arguments)] // the same context `sync::run` gets, plus the entries
 pub async fn revert(
     integration: &Integration,
@@ -126,7 +127,6 @@ pub async fn revert(
     reverted: &str,
     printer: &Printer,
 ) -> anyhow::Result<Stop> {
-    run.record.counts.rows = entries.len() as u64;
     run.log(&format!(
         "reverting run {reverted}: {} changed fields",
         entries.len()

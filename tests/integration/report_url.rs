@@ -5,7 +5,7 @@
 use crate::run::{LEAD_LOGINS, SyncEnv, example};
 
 /// Serve `body` with `status` to each connection; the report's URL.
-fn serve(status: &'static str, body: String) -> String {
+fn serve(status: impl Into<String>, body: String) -> String {
     format!(
         "{}/exports/logins.csv",
         crate::support::serve(status, "text/csv", body)
@@ -68,7 +68,7 @@ fn a_download_link_is_followed_and_its_credentials_never_shown() {
         .expect("example report");
     let target = serve("200 OK", report);
     let redirect = format!("302 Found\r\nLocation: {target}");
-    let link = serve(Box::leak(redirect.into_boxed_str()), String::new());
+    let link = serve(redirect, String::new());
     let signed = link.replacen("http://", "http://user:pw123@", 1) + "?sig=QSECRET&x=1";
     env.config(&LEAD_LOGINS.replace(
         "report = { name = \"Logins Review\", path = \"logins.csv\" }",

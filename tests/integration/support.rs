@@ -158,8 +158,9 @@ impl Run {
 /// A web server on a loopback port, in the background, answering every request with `status`
 /// (a status line's rest, which may carry headers: `"302 Found\r\nLocation: …"`), a body of
 /// `content_type` and `body`. Returns its base URL, `http://127.0.0.1:PORT`.
-pub fn serve(status: &'static str, content_type: &'static str, body: String) -> String {
+pub fn serve(status: impl Into<String>, content_type: &'static str, body: String) -> String {
     use std::io::{Read as _, Write as _};
+    let status = status.into();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     std::thread::spawn(move || {

@@ -119,6 +119,10 @@ const INVALID: &[(&str, &str)] = &[
         "[integrations.b]\nenvironment = \"sandbox\"\nobject = \"Lead\"\nreport = { name = \"R\", url = \"http://insights.example.com/r.csv\" }\nkey = { report = \"E\", salesforce = \"Email\" }\nfields = [{ report = \"A\", salesforce = \"A__c\" }]\n",
     ),
     (
+        "report_url_plain_http_with_credentials",
+        "[integrations.b]\nenvironment = \"sandbox\"\nobject = \"Lead\"\nreport = { name = \"R\", url = \"http://u:s3cr3t@insights.example.com/r.csv?sig=s3cr3t\" }\nkey = { report = \"E\", salesforce = \"Email\" }\nfields = [{ report = \"A\", salesforce = \"A__c\" }]\n",
+    ),
+    (
         "empty_report_name",
         "[integrations.b]\nenvironment = \"sandbox\"\nobject = \"Lead\"\nreport = { name = \"  \", path = \"r.csv\" }\nkey = { report = \"E\", salesforce = \"Email\" }\nfields = [{ report = \"A\", salesforce = \"A__c\" }]\n",
     ),

@@ -172,6 +172,17 @@ async fn handle(mut stream: TcpStream, expected_state: &str) -> Option<Result<Se
     outcome
 }
 
+/// The error codes of an authorization answer (RFC 6749 §4.1.2.1).
+const STANDARD_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+];
+
 /// Decide the answer to one request on the loopback port: the HTTP status line, the page, and
 /// the login's outcome when this request ends it.
 fn callback_outcome(
@@ -201,11 +212,13 @@ fn callback_outcome(
     let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     // The state first: an answer with another state is not Salesforce's (any page in the
     // browser can open this port). An error without one may be (its documented examples carry
-    // none), but its description is shown only with this login's state.
+    // none), but then only an error code of RFC 6749 §4.1.2.1 is taken, without its
+    // description: nothing a page made up reaches the terminal.
     let state = query.get("state").map(String::as_str);
-    if state.is_some_and(|s| s != expected_state)
-        || (state.is_none() && !query.contains_key("error"))
-    {
+    let standard_error = query
+        .get("error")
+        .is_some_and(|e| STANDARD_ERRORS.contains(&e.as_str()));
+    if state.is_some_and(|s| s != expected_state) || (state.is_none() && !standard_error) {
         return (
             "400 Bad Request",
             page(
@@ -427,9 +440,16 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, AuthError::Denied { .. }), "{err}");
         assert!(!err.to_string().contains("run this"), "{err}");
-        let (s, _, o) = callback_outcome("GET", "/OauthRedirect?code=c", "S1");
-        assert_eq!(s, "400 Bad Request");
-        assert!(matches!(o, Some(Err(AuthError::StateMismatch))));
+        for made_up in [
+            "/OauthRedirect?code=c",
+            "/OauthRedirect?error=run+curl+evil",
+        ] {
+            let (s, _, o) = callback_outcome("GET", made_up, "S1");
+            assert_eq!(s, "400 Bad Request", "{made_up}");
+            let err = o.unwrap().unwrap_err();
+            assert!(matches!(err, AuthError::StateMismatch), "{made_up}");
+            assert!(!err.to_string().contains("curl"), "{err}");
+        }
 
         assert!(callback_outcome("GET", "/favicon.ico", "S1").2.is_none());
         assert_eq!(
