@@ -362,6 +362,23 @@ fn an_unknown_integration_name_gets_a_suggestion() {
 }
 
 #[test]
+fn json_output_escapes_what_a_terminal_would_act_on() {
+    let env = TestEnv::new();
+    // TOML lets C1 controls and bidi overrides into a quoted key; the problem quotes the key.
+    env.write(
+        "integrations.toml",
+        format!("\"x\u{9b}2J\u{202E}y\" = 1\n{BASE}"),
+    );
+    let run = env.run(&["validate", "--json"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("x\\u009b2J\\u202ey"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\u{9b}') && !run.stdout.contains('\u{202E}'));
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let message = doc["problems"][0]["message"].as_str().expect("message");
+    assert!(message.contains("x\u{9b}2J\u{202E}y"), "{message}");
+}
+
+#[test]
 fn json_output_has_the_spec_shape() {
     let env = TestEnv::new();
     env.write(
