@@ -181,10 +181,19 @@ impl Checker<'_> {
         for (index, m) in i.fields.iter().enumerate() {
             let Some(f) = describe.field(&m.salesforce) else {
                 let hint = did_you_mean(&m.salesforce, names()).unwrap_or_else(|| {
-                    format!(
-                        "ask the Salesforce admin to create it (`walkme-sf fields {}`)",
-                        i.name
-                    )
+                    if m.salesforce.to_ascii_lowercase().ends_with("__c") {
+                        format!(
+                            "ask the Salesforce admin to create it (`walkme-sf fields {}`)",
+                            i.name
+                        )
+                    } else {
+                        // `fields` lists custom fields only: a standard one cannot be created.
+                        format!(
+                            "a standard field's name: check it with `walkme-sf describe --env {} \
+                             {}`; only custom fields (ending in `__c`) can be created",
+                            i.environment, describe.name
+                        )
+                    }
                 });
                 self.problem(
                     m.loc,
@@ -292,10 +301,14 @@ impl Checker<'_> {
         };
         // (column index, field, where to report, what the column feeds, format)
         let mut columns: Vec<Column<'_>> = Vec::new();
-        if let Some(f) = key {
+        // The key column's values must be ones the key field can hold to match at all; a key
+        // field of a type keys cannot have is reported above, not once more per value.
+        if let Some(f) = key.filter(|f| f.filterable && crate::sync::key::supported(f)) {
             match report.columns().resolve(&i.key.report) {
                 Ok(index) => {
-                    columns.push(Column::new(index, f, i.key.report_loc, &i.key.report, None));
+                    let mut column = Column::new(index, f, i.key.report_loc, &i.key.report, None);
+                    column.key = true;
+                    columns.push(column);
                 }
                 Err(e) => self.column_problem(i.key.report_loc, &e, &path),
             }
@@ -340,7 +353,7 @@ impl Checker<'_> {
                 continue;
             }
             let mut message = format!(
-                "{} of {} values in column {:?} of {} cannot be written to `{}` ({}",
+                "{} of {} values in column {:?} of {} cannot {} `{}` ({}",
                 c.bad,
                 c.checked,
                 c.name,
@@ -348,6 +361,11 @@ impl Checker<'_> {
                     || path.display().to_string(),
                     |n| n.to_string_lossy().into_owned()
                 ),
+                if c.key {
+                    "match values of"
+                } else {
+                    "be written to"
+                },
                 c.field.name,
                 c.field.field_type.as_str()
             );
@@ -395,6 +413,8 @@ struct Column<'a> {
     loc: Loc,
     name: &'a str,
     format: Option<&'a str>,
+    /// The key column (its values are compared, never written).
+    key: bool,
     checked: usize,
     bad: usize,
     shown: Vec<(u64, ConvertError)>,
@@ -414,6 +434,7 @@ impl<'a> Column<'a> {
             loc,
             name,
             format,
+            key: false,
             checked: 0,
             bad: 0,
             shown: Vec::new(),

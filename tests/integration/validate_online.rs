@@ -77,6 +77,10 @@ salesforce = "Read_Only__c"
 [[integrations.d-fields.fields]]
 report = "Z"
 salesforce = "Missing__c"
+
+[[integrations.d-fields.fields]]
+report = "Z"
+salesforce = "Xyzzy"
 "#
 }
 
@@ -109,7 +113,7 @@ fn validate_online_lists_one_problem_of_each_kind() {
     let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["ok"], false);
     let problems = out["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 11, "{problems:#?}");
+    assert_eq!(problems.len(), 12, "{problems:#?}");
     for p in problems {
         assert!(
             p["line"].as_u64().is_some() && p["column"].as_u64().is_some(),
