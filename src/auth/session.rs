@@ -336,9 +336,6 @@ pub async fn resolve(
     })
 }
 
-/// One token call with the session's means. For a stored refresh token: under the rotation
-/// lock, re-read the store (another run may have rotated the token meanwhile — then use that
-/// one), refresh, and write a rotated token back at once (research §1.4).
 /// Salesforce refused `WALKME_SF_ACCESS_TOKEN`, which nothing can renew.
 fn bare_token_refused() -> Fail {
     Fail::auth(
@@ -347,6 +344,9 @@ fn bare_token_refused() -> Fail {
     .hint("provide a fresh WALKME_SF_ACCESS_TOKEN, or use WALKME_SF_REFRESH_TOKEN")
 }
 
+/// One token call with the session's means. For a stored refresh token: under the rotation
+/// lock, re-read the store (another run may have rotated the token meanwhile — then use that
+/// one), refresh, and write a rotated token back at once (research §1.4).
 async fn renew_token(
     env: &str,
     http: &reqwest::Client,

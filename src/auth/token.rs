@@ -201,9 +201,7 @@ impl AuthError {
             None => fail,
         }
     }
-}
 
-impl AuthError {
     /// As [`into_fail`](Self::into_fail), for a flow that logs in without a person (JWT bearer,
     /// client credentials): a refused grant's hint names what to check, not `login`, which would
     /// be refused the same way.

@@ -39,15 +39,11 @@ pub fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitStatus> {
 /// An integration name asked for must be one the config defines or the run log holds: a typo
 /// gets a usage error with a suggestion, not "no runs recorded".
 fn known_integration(ctx: &Context, state_dir: &std::path::Path, name: &str) -> Result<()> {
-    let mut known: Vec<String> = std::fs::read_dir(state_dir.join("runs"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut known: Vec<String> = runlog::integration_dirs(state_dir)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|dir| dir.file_name()?.to_str().map(str::to_owned))
+        .collect();
     if let Ok(config) = crate::config::load(&ctx.config_path) {
         known.extend(config.integrations.into_keys());
     }

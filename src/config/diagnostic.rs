@@ -434,16 +434,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_caret_stays_under_its_key_after_a_hidden_value() {
-        let text = "production = { client_secret = \"s3cr3t-and-more\", objekt = 1 }\n";
+    /// A problem at the first `len` bytes from `needle` in the one-file `text`, rendered.
+    fn rendered_at(text: &str, needle: &str, len: usize) -> String {
         let source = Source {
             path: "c.toml".into(),
             text: text.into(),
         };
-        let at = text.find("objekt").unwrap();
-        let p = Problem::at(&source, at..at + 6, "unknown key `objekt`");
-        let rendered = p.render(false);
+        let at = text.find(needle).unwrap();
+        Problem::at(&source, at..at + len, "a problem").render(false)
+    }
+
+    #[test]
+    fn the_caret_stays_under_its_key_after_a_hidden_value() {
+        let text = "production = { client_secret = \"s3cr3t-and-more\", objekt = 1 }\n";
+        let rendered = rendered_at(text, "objekt", 6);
         assert!(!rendered.contains("s3cr3t"), "{rendered}");
         assert!(rendered.contains(" --> c.toml:1:51\n"), "{rendered}");
         let lines: Vec<&str> = rendered.lines().collect();
@@ -454,13 +458,7 @@ mod tests {
 
     #[test]
     fn a_problem_at_a_hidden_value_is_underlined_where_it_is_shown() {
-        let text = "client_secret = s3cr3t-value\n";
-        let source = Source {
-            path: "c.toml".into(),
-            text: text.into(),
-        };
-        let at = text.find("s3cr3t").unwrap();
-        let rendered = Problem::at(&source, at..at + 12, "invalid TOML").render(false);
+        let rendered = rendered_at("client_secret = s3cr3t-value\n", "s3cr3t", 12);
         let lines: Vec<&str> = rendered.lines().collect();
         assert_eq!(lines[3], "1 | client_secret = <hidden>", "{rendered}");
         assert_eq!(lines[4], "  |                 ^^^^^^^^", "{rendered}");

@@ -21,22 +21,26 @@ pub fn integration_dir(state_dir: &Path, integration: &str) -> PathBuf {
     state_dir.join("runs").join(integration)
 }
 
+/// The directories of the integrations that have runs (none before the first run).
+pub fn integration_dirs(state_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    match std::fs::read_dir(state_dir.join("runs")) {
+        Ok(entries) => Ok(entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Every recorded run, newest first; `integration` narrows to one. Unreadable run
 /// directories (a run killed before its first `run.json`) are left out.
 pub fn list(state_dir: &Path, integration: Option<&str>) -> std::io::Result<Vec<RunRecord>> {
-    let runs = state_dir.join("runs");
     let mut out = Vec::new();
-    let integrations: Vec<PathBuf> = match integration {
-        Some(name) => vec![runs.join(name)],
-        None => match std::fs::read_dir(&runs) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        },
+    let integrations = match integration {
+        Some(name) => vec![integration_dir(state_dir, name)],
+        None => integration_dirs(state_dir)?,
     };
     for dir in integrations {
         let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -4,6 +4,14 @@
 
 use crate::run::{LEAD_LOGINS, SyncEnv, example};
 
+/// The example integration, its report fetched from `url`.
+fn config_with_url(env: &SyncEnv, url: &str) {
+    env.config(&LEAD_LOGINS.replace(
+        "report = { name = \"Logins Review\", path = \"logins.csv\" }",
+        &format!("report = {{ name = \"Logins Review\", url = \"{url}\" }}"),
+    ));
+}
+
 /// Serve `body` with `status` to each connection; the report's URL.
 fn serve(status: impl Into<String>, body: String) -> String {
     format!(
@@ -18,10 +26,7 @@ fn a_report_url_is_downloaded_synced_and_recorded_by_its_url() {
     let report = std::fs::read_to_string(example("examples/reports/logins-review-2026-11-30.csv"))
         .expect("example report");
     let url = serve("200 OK", report);
-    env.config(&LEAD_LOGINS.replace(
-        "report = { name = \"Logins Review\", path = \"logins.csv\" }",
-        &format!("report = {{ name = \"Logins Review\", url = \"{url}\" }}"),
-    ));
+    config_with_url(&env, &url);
     let run = env.run(&["run", "lead-logins", "--json"]);
     run.assert_code(0);
     let record: serde_json::Value = serde_json::from_str(&run.stdout).expect("run.json");
@@ -34,10 +39,7 @@ fn a_report_url_is_downloaded_synced_and_recorded_by_its_url() {
 fn a_report_url_that_cannot_be_fetched_fails_before_writing() {
     let env = SyncEnv::new();
     let url = serve("404 Not Found", "gone".to_owned());
-    env.config(&LEAD_LOGINS.replace(
-        "report = { name = \"Logins Review\", path = \"logins.csv\" }",
-        &format!("report = {{ name = \"Logins Review\", url = \"{url}\" }}"),
-    ));
+    config_with_url(&env, &url);
     let run = env.run(&["run", "lead-logins"]);
     run.assert_code(1);
     assert!(
@@ -70,10 +72,7 @@ fn a_download_link_is_followed_and_its_credentials_never_shown() {
     let redirect = format!("302 Found\r\nLocation: {target}");
     let link = serve(redirect, String::new());
     let signed = link.replacen("http://", "http://user:pw123@", 1) + "?sig=QSECRET&x=1";
-    env.config(&LEAD_LOGINS.replace(
-        "report = { name = \"Logins Review\", path = \"logins.csv\" }",
-        &format!("report = {{ name = \"Logins Review\", url = \"{signed}\" }}"),
-    ));
+    config_with_url(&env, &signed);
     let run = env.run(&["run", "lead-logins", "--json"]);
     run.assert_code(0);
     let record: serde_json::Value = serde_json::from_str(&run.stdout).expect("run.json");
@@ -95,10 +94,7 @@ fn a_failed_download_names_the_link_without_its_credentials() {
     ] {
         let link = serve(status, "gone".to_owned());
         let signed = link.replacen("http://", "http://user:pw123@", 1) + "?sig=QSECRET";
-        env.config(&LEAD_LOGINS.replace(
-            "report = { name = \"Logins Review\", path = \"logins.csv\" }",
-            &format!("report = {{ name = \"Logins Review\", url = \"{signed}\" }}"),
-        ));
+        config_with_url(&env, &signed);
         let run = env.run(&["run", "lead-logins"]);
         run.assert_code(1);
         assert!(
